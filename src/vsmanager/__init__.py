@@ -1,0 +1,3 @@
+"""vsmanager: supervise a Vintage Story dedicated server and stream its console."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from vsmanager.cli import main
+
+raise SystemExit(main())

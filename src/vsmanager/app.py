@@ -1,0 +1,83 @@
+"""The ASGI app: routes, error shape, and a lifespan that owns the supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from vsmanager import __version__
+from vsmanager.auth import KeyRing
+from vsmanager.console import ConsoleBuffer
+from vsmanager.errors import install_error_handlers
+from vsmanager.feed import ConsoleFeed
+from vsmanager.routes import console, health, server
+from vsmanager.settings import Settings
+from vsmanager.supervisor import LifecycleError, Supervisor
+
+log = structlog.get_logger("vsmanager.app")
+
+API_PREFIX = "/api/v1alpha1"
+STATIC_DIR = Path(__file__).parent / "static"
+
+_ASSETS_MISSING = """<!doctype html><html><head><meta charset="utf-8"><title>vsmanager</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>vsmanager</h1><p>The API is running, but the web console has not been built.</p>
+<p>Build it from the repository with <code>make web</code> (or <code>make install</code>),
+then reload this page. The API is documented at <a href="/docs">/docs</a>.</p></body></html>"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        buffer = ConsoleBuffer(settings.console_buffer_lines, settings.console_buffer_bytes)
+        feed = ConsoleFeed(buffer)
+        supervisor = Supervisor(settings, feed)
+        app.state.feed = feed
+        app.state.supervisor = supervisor
+        if settings.server_autostart:
+            try:
+                await supervisor.start()
+            except LifecycleError as exc:
+                log.error("autostart_failed", code=exc.code, message=exc.message)
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            feed.publish("system", "vsmanager is shutting down")
+            await supervisor.shutdown()
+
+    app = FastAPI(
+        title="vsmanager",
+        version=__version__,
+        summary="Supervise a Vintage Story dedicated server and stream its console.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keyring = KeyRing(settings)
+    app.state.ready = False
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(server.router)
+    api.include_router(console.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    _mount_web_console(app)
+    return app
+
+
+def _mount_web_console(app: FastAPI) -> None:
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        return
+
+    @app.get("/", include_in_schema=False)
+    async def assets_missing() -> HTMLResponse:
+        return HTMLResponse(_ASSETS_MISSING)

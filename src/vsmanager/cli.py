@@ -1,0 +1,140 @@
+"""The ``vsmanager`` command: serve, demo, simulate, and the client commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import sys
+from collections.abc import Callable
+
+from vsmanager import __version__, remote, simulator
+from vsmanager.settings import Settings, SettingsError, load_settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SettingsError as exc:
+        print(f"vsmanager: invalid settings:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vsmanager",
+        description="Supervise a Vintage Story dedicated server and stream its console.",
+        epilog="Settings come from VS_* environment variables; see the README.",
+    )
+    parser.add_argument("--version", action="version", version=f"vsmanager {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run the API and supervise the configured game server",
+        description="Run the API and supervise the game server set by VS_SERVER_COMMAND. "
+        "Needs VS_API_KEY_ADMIN (16+ characters) and VS_SERVER_COMMAND.",
+    )
+    _add_listen_arguments(serve)
+    serve.set_defaults(handler=run_serve)
+
+    demo = commands.add_parser(
+        "demo", help="run with the built-in simulated Vintage Story server",
+        description="Run vsmanager with the built-in Vintage Story simulator as the game server, "
+        "started at once; prints the URL and the keys (generated unless VS_API_KEY_ADMIN and "
+        "VS_API_KEY_MONITOR are set).",
+    )
+    _add_listen_arguments(demo)
+    demo.add_argument("--events-per-second", type=float, default=0.0, metavar="N",
+                      help="extra simulated event lines per second (default 0)")
+    demo.set_defaults(handler=run_demo)
+
+    simulate = commands.add_parser(
+        "simulate", help="be a simulated Vintage Story server on this terminal",
+        description="A stand-in for VintagestoryServer.dll: prints its console, takes its "
+        "commands on stdin, saves and exits on /stop or SIGTERM.",
+    )
+    simulator.add_arguments(simulate)
+    simulate.set_defaults(handler=simulator.run)
+
+    remote.add_commands(commands)
+    return parser
+
+
+def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"], help="default info")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = load_settings().require_serving()
+    return _run_server(settings, args)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    admin = os.environ.get("VS_API_KEY_ADMIN") or secrets.token_urlsafe(24)
+    monitor = os.environ.get("VS_API_KEY_MONITOR") or secrets.token_urlsafe(24)
+    command = [sys.executable, "-m", "vsmanager", "simulate"]
+    if args.events_per_second:
+        command += ["--events-per-second", str(args.events_per_second)]
+    settings = load_settings(
+        api_key_admin=admin,
+        api_key_monitor=monitor,
+        server_command=shlex.join(command),
+        server_autostart=True,
+    )
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    print(
+        "vsmanager demo: a simulated Vintage Story server with a live console\n"
+        f"  web console   {base}/\n"
+        f"  admin key     {admin}\n"
+        f"  monitor key   {monitor}\n"
+        f"  API docs      {base}/docs\n"
+        f"  terminal      VS_URL={base} VS_API_KEY=<admin key> vsmanager console\n"
+        "Press Ctrl+C to stop (the simulated server is stopped gracefully).",
+        flush=True,
+    )
+    return _run_server(settings, args)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _run_server(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from vsmanager.app import create_app
+    from vsmanager.logs import configure_logging
+
+    log_config = configure_logging(args.log_level, settings.secret_values())
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=log_config,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_interval,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1

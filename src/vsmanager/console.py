@@ -1,0 +1,148 @@
+"""The console: a ring buffer of numbered lines. Pure: no I/O, no asyncio."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Stream = Literal["stdout", "stderr", "command", "system"]
+STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "command", "system")
+
+# What a line costs beyond its text, for the byte bound: the object, its timestamp string
+# and the slot. Measured with sys.getsizeof on CPython 3.11, rounded up.
+LINE_OVERHEAD_BYTES = 200
+
+
+@dataclass(slots=True)
+class ConsoleLine:
+    seq: int
+    ts: str
+    stream: Stream
+    text: str
+    _json: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def json(self) -> str:
+        """The line as a JSON object, encoded once however many clients receive it."""
+        if self._json is None:
+            self._json = json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
+        return self._json
+
+    @property
+    def cost(self) -> int:
+        return len(self.text) + LINE_OVERHEAD_BYTES
+
+    def as_dict(self) -> dict[str, object]:
+        return {"seq": self.seq, "ts": self.ts, "stream": self.stream, "text": self.text}
+
+    def as_text(self) -> str:
+        """The line as the text format and the CLI show it: commands marked ``[CMD]``."""
+        return f"[CMD] {self.text}" if self.stream == "command" else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Lines a reader can no longer get: ``from_seq`` to ``to_seq``, both inclusive."""
+
+    from_seq: int
+    to_seq: int
+
+    @property
+    def count(self) -> int:
+        return self.to_seq - self.from_seq + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    lines: list[ConsoleLine]
+    gap: Gap | None
+
+
+def utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class ConsoleBuffer:
+    """The newest lines, bounded by count and by bytes; ``seq`` numbers every line ever added.
+
+    Lines live in a fixed array used as a ring, so a read from any seq is an index
+    computation plus a slice: it costs what it returns.
+    """
+
+    def __init__(self, max_lines: int, max_bytes: int) -> None:
+        if max_lines < 1 or max_bytes < 1:
+            raise ValueError("a console buffer needs room for at least one line")
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        self._slots: list[ConsoleLine | None] = [None] * max_lines
+        self._head = 0  # slot of the oldest line
+        self._count = 0
+        self._bytes = 0
+        self._next_seq = 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def bytes_used(self) -> int:
+        return self._bytes
+
+    @property
+    def last_seq(self) -> int:
+        """Seq of the newest line ever added (0 before the first)."""
+        return self._next_seq - 1
+
+    @property
+    def first_seq(self) -> int:
+        """Seq of the oldest line still held (``last_seq + 1`` when empty)."""
+        return self._next_seq - self._count
+
+    def append(self, stream: Stream, text: str, ts: str | None = None) -> ConsoleLine:
+        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text)
+        self._next_seq += 1
+        while self._count and (
+            self._count == self.max_lines or self._bytes + line.cost > self.max_bytes
+        ):
+            self._evict_oldest()
+        self._slots[(self._head + self._count) % self.max_lines] = line
+        self._count += 1
+        self._bytes += line.cost
+        return line
+
+    def read_after(self, seq: int, limit: int) -> Slice:
+        """Up to ``limit`` lines with seq > ``seq``, oldest first, and the gap before them."""
+        gap = None
+        first = self.first_seq
+        if seq + 1 < first:
+            gap = Gap(seq + 1, first - 1)
+            seq = first - 1
+        start = seq + 1 - first
+        stop = min(self._count, start + max(limit, 0))
+        return Slice(list(self._range(start, stop)), gap)
+
+    def tail(self, n: int) -> list[ConsoleLine]:
+        """The newest ``n`` lines, oldest first."""
+        n = max(0, min(n, self._count))
+        return list(self._range(self._count - n, self._count))
+
+    def _range(self, start: int, stop: int) -> Iterator[ConsoleLine]:
+        if start >= stop:
+            return iter(())
+        begin = (self._head + start) % self.max_lines
+        end = begin + (stop - start)
+        if end <= self.max_lines:
+            chunk = self._slots[begin:end]
+        else:
+            chunk = self._slots[begin:] + self._slots[: end - self.max_lines]
+        return (line for line in chunk if line is not None)
+
+    def _evict_oldest(self) -> None:
+        line = self._slots[self._head]
+        assert line is not None
+        self._slots[self._head] = None
+        self._head = (self._head + 1) % self.max_lines
+        self._count -= 1
+        self._bytes -= line.cost

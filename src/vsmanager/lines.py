@@ -1,0 +1,96 @@
+"""Turn the bytes a child writes to a pipe into text lines. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import codecs
+
+_NEWLINE = 0x0A
+_RETURN = 0x0D
+
+
+class LineSplitter:
+    """Incremental splitter for one stream.
+
+    Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``. Invalid UTF-8 becomes U+FFFD; a line
+    longer than ``max_line_bytes`` is cut into pieces of at most that many bytes, so no line,
+    however long, can stop capture. Whatever has no line end yet stays pending until more
+    bytes arrive or the caller asks for it with :meth:`flush` (a prompt such as ``> ``).
+    """
+
+    def __init__(self, max_line_bytes: int) -> None:
+        if max_line_bytes < 4:
+            raise ValueError("max_line_bytes must be at least 4 (one UTF-8 character)")
+        self.max_line_bytes = max_line_bytes
+        self._pending = bytearray()
+        # A CR ends a line at once; remember it so that the LF of a CRLF that arrives in the
+        # next chunk does not produce an empty line.
+        self._after_return = False
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def feed(self, data: bytes) -> list[str]:
+        """Add a chunk; return the lines it completed, oldest first."""
+        lines: list[str] = []
+        start = 0
+        if self._after_return and data[:1] == b"\n":
+            start = 1
+        self._after_return = False
+        size = len(data)
+        while start < size:
+            end = _find_line_end(data, start)
+            if end < 0:
+                self._append_pending(data[start:], lines)
+                break
+            self._append_pending(data[start:end], lines)
+            lines.append(self._take_pending())
+            if data[end] == _RETURN:
+                if end + 1 < size:
+                    start = end + 2 if data[end + 1] == _NEWLINE else end + 1
+                else:
+                    self._after_return = True
+                    start = end + 1
+            else:
+                start = end + 1
+        return lines
+
+    def flush(self) -> list[str]:
+        """Return the pending partial line, if any (after silence, or at end of stream)."""
+        if not self._pending:
+            return []
+        return [self._take_pending()]
+
+    def _append_pending(self, piece: bytes, lines: list[str]) -> None:
+        self._pending += piece
+        while len(self._pending) > self.max_line_bytes:
+            cut = _utf8_boundary(self._pending, self.max_line_bytes)
+            lines.append(_decode(bytes(self._pending[:cut])))
+            del self._pending[:cut]
+
+    def _take_pending(self) -> str:
+        text = _decode(bytes(self._pending))
+        self._pending.clear()
+        return text
+
+
+def _find_line_end(data: bytes, start: int) -> int:
+    newline = data.find(b"\n", start)
+    ret = data.find(b"\r", start, newline if newline >= 0 else len(data))
+    return ret if ret >= 0 else newline
+
+
+def _utf8_boundary(buf: bytearray, limit: int) -> int:
+    """The largest cut <= limit that does not split a UTF-8 sequence (if the bytes are valid)."""
+    cut = limit
+    # Step back over at most three continuation bytes (0b10xxxxxx).
+    for _ in range(3):
+        if cut > 0 and (buf[cut] & 0xC0) == 0x80:
+            cut -= 1
+        else:
+            break
+    return cut if cut > 0 else limit
+
+
+def _decode(raw: bytes) -> str:
+    return codecs.decode(raw, "utf-8", "replace")

@@ -1,0 +1,146 @@
+"""The console: history and commands over HTTP, the live stream over a WebSocket."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import structlog
+from fastapi import APIRouter, Query, Request, WebSocket
+from pydantic import BaseModel, Field, field_validator
+
+from vsmanager.auth import KeyRing, Role
+from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.errors import ApiError
+from vsmanager.feed import ConsoleFeed
+from vsmanager.routes.deps import AdminRole, FeedDep, SettingsDep, SupervisorDep, client_address
+from vsmanager.settings import Settings
+from vsmanager.streaming import (
+    WS_4001_UNAUTHORIZED,
+    WS_4003_FORBIDDEN,
+    WS_4400_BAD_REQUEST,
+    BadQuery,
+    ConsoleSession,
+    close_before_streaming,
+    describe_client,
+    parse_options,
+    session_summary,
+)
+from vsmanager.supervisor import Supervisor
+
+log = structlog.get_logger("vsmanager.api")
+router = APIRouter(prefix="/console", tags=["console"])
+
+HISTORY_DEFAULT_LINES = 100
+HISTORY_MAX_LINES = 10_000
+
+
+class LineOut(BaseModel):
+    seq: int
+    ts: str
+    stream: Literal["stdout", "stderr", "command", "system"]
+    text: str
+
+
+class HistoryOut(BaseModel):
+    lines: list[LineOut]
+    first_seq: int = Field(description="Oldest seq still in the buffer (last_seq + 1 if empty).")
+    last_seq: int = Field(description="Newest seq ever added (0 before the first line).")
+
+
+class CommandIn(BaseModel):
+    command: str = Field(min_length=1, max_length=1000, examples=["/help"])
+
+    @field_validator("command")
+    @classmethod
+    def _one_safe_line(cls, command: str) -> str:
+        try:
+            return validate_command(command, 1000)
+        except InvalidCommand as exc:
+            raise ValueError(str(exc)) from None
+
+
+class CommandOut(BaseModel):
+    accepted: bool
+    seq: int = Field(description="Seq of the command's echo line; its answer follows it.")
+
+
+@router.get("/history", response_model=HistoryOut)
+async def history(
+    role: AdminRole,
+    feed: FeedDep,
+    lines: int | None = Query(
+        None, ge=0, le=HISTORY_MAX_LINES, description="The newest N lines, oldest first."
+    ),
+    after: int | None = Query(
+        None, ge=0, description="Lines with seq > after, oldest first (for paging)."
+    ),
+    limit: int = Query(
+        HISTORY_DEFAULT_LINES, ge=1, le=HISTORY_MAX_LINES, description="With after: at most N."
+    ),
+) -> dict[str, object]:
+    buffer = feed.buffer
+    if after is not None:
+        selected = buffer.read_after(after, limit).lines
+    else:
+        selected = buffer.tail(HISTORY_DEFAULT_LINES if lines is None else lines)
+    return {
+        "lines": [line.as_dict() for line in selected],
+        "first_seq": buffer.first_seq,
+        "last_seq": buffer.last_seq,
+    }
+
+
+@router.post("/command", response_model=CommandOut, status_code=202)
+async def command(
+    body: CommandIn,
+    role: AdminRole,
+    supervisor: SupervisorDep,
+    settings: SettingsDep,
+    request: Request,
+) -> dict[str, object]:
+    text = _check_length(body.command, settings)
+    seq = await supervisor.send_command(text)
+    log.info("console_command", role=role.value, client=client_address(request), via="http",
+             command=text)
+    return {"accepted": True, "seq": seq}
+
+
+def _check_length(command: str, settings: Settings) -> str:
+    try:
+        return validate_command(command, settings.command_max_chars)
+    except InvalidCommand as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+
+
+@router.websocket("/ws")
+async def console_ws(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    settings: Settings = state.settings
+    client = describe_client(websocket)
+    keyring: KeyRing = state.keyring
+    key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
+    role = keyring.role_for(key)
+    if role is None:
+        log.info("console_ws_refused", client=client, close_code=WS_4001_UNAUTHORIZED)
+        await close_before_streaming(websocket, WS_4001_UNAUTHORIZED, "missing or invalid API key")
+        return
+    if role is not Role.ADMIN:
+        log.info("console_ws_refused", client=client, close_code=WS_4003_FORBIDDEN)
+        await close_before_streaming(websocket, WS_4003_FORBIDDEN, "the console needs the admin role")
+        return
+    try:
+        options = parse_options(websocket.query_params, settings)
+    except BadQuery as exc:
+        log.info("console_ws_refused", client=client, close_code=WS_4400_BAD_REQUEST)
+        await close_before_streaming(websocket, WS_4400_BAD_REQUEST, str(exc))
+        return
+    feed: ConsoleFeed = state.feed
+    supervisor: Supervisor = state.supervisor
+    await websocket.accept()
+    session = ConsoleSession(websocket, feed, supervisor, settings, options, client)
+    log.info("console_ws_connected", client=client, format=options.format, after=options.after,
+             history_lines=options.history_lines if options.after is None else None)
+    try:
+        await session.run()
+    finally:
+        log.info("console_ws_disconnected", client=client, **session_summary(session))

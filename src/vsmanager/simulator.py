@@ -1,0 +1,280 @@
+"""A stand-in for VintagestoryServer.dll: its console, its commands, its way of stopping.
+
+Texts follow ../shared/VINTAGE_STORY.md where the real ones are known; the rest (answers to
+/help, /list clients, /time, unknown commands) are plausible and kept in tables here so
+they are easy to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+GAME_VERSION = "1.22.6"
+
+STARTUP_LINES = [
+    "Server logger started.",
+    f"Game Version: v{GAME_VERSION} (Stable)",
+    "Loaded mods (2):",
+    "   ModID  Version  Name",
+    f"   game   {GAME_VERSION}   Essentials",
+    "Entering runphase Start",
+    "Entering runphase Initialization",
+    "Entering runphase Configuration",
+    "Entering runphase AssetsReady",
+    "Entering runphase AssetsFinalize",
+    "Entering runphase ModsAndConfigReady",
+    "Entering runphase GameReady",
+    "Entering runphase WorldReady",
+    "[Server Event] Loading 9x9x8 spawn chunks...",
+    "Ok, added 49 columns, 0 left to add, waiting until these are done.",
+    "Ok, 49 columns, generated!",
+    "Entering runphase RunGame",
+]
+
+HELP_LINES = [
+    "[Server Notification] Available commands:",
+    "/announce <message> - Broadcast a message to all players",
+    "/autosavenow - Save the world now",
+    "/genbackup [name] - Create a backup of the world",
+    "/help - Show this list",
+    "/list clients|banned|role|privileges - List players, bans, roles or privileges",
+    "/stats - Server statistics",
+    "/stop - Save the world and stop the server",
+    "/time [set|speed|stop|resume] - Show or change the game time",
+]
+
+PERIODIC_EVENTS = [
+    "[Server Event] All clients disconnected, pausing game calendar.",
+    "[Server Event] A client reconnected, resuming game calendar.",
+    "[Server Notification] Player Tyron joined. Total players: 1",
+    "[Server Notification] Player Tyron left.",
+    "[Server Chat] Tyron: anyone seen my copper pick?",
+    "[Server Warning] Server overloaded. A tick took 612ms to complete.",
+]
+
+
+@dataclass
+class Options:
+    port: int
+    startup_seconds: float
+    save_seconds: float
+    event_interval: float
+    events_per_second: float
+    crash_after: float | None
+    crash_code: int
+    ignore_stop: bool
+
+
+class Simulator:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.started = time.monotonic()
+        self.commands: queue.Queue[str | None] = queue.Queue()
+        self.stopping = threading.Event()
+        self.out_lock = threading.Lock()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def say(self, message: str, channel: str | None = None) -> None:
+        """One console line: timestamped like the real server unless it is a continuation."""
+        if channel is not None:
+            now = datetime.now()
+            stamp = f"{now.day}.{now.month}.{now.year} {now:%H:%M:%S}"
+            message = f"{stamp} [Server {channel}] {message}"
+        with self.out_lock:
+            sys.stdout.write(message + "\n")
+            sys.stdout.flush()
+
+    def say_logged(self, line: str) -> None:
+        # Lines in the tables carry their channel as a "[Server X] " prefix.
+        if line.startswith("[Server "):
+            channel, _, text = line[len("[Server "):].partition("] ")
+            self.say(text, channel)
+        else:
+            self.say(line)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.commands.put("/stop sigterm"))
+        threading.Thread(target=self._read_stdin, daemon=True, name="stdin").start()
+        if self.options.events_per_second > 0:
+            threading.Thread(target=self._chatter, daemon=True, name="chatter").start()
+        step = self.options.startup_seconds / len(STARTUP_LINES)
+        for line in STARTUP_LINES:
+            self.say_logged(line)
+            time.sleep(step)
+        self.say(f"Dedicated Server now running on Port {self.options.port} and all ips!", "Event")
+        return self._main_loop()
+
+    def _main_loop(self) -> int:
+        next_event = time.monotonic() + self.options.event_interval
+        rng = random.Random(42)
+        while True:
+            if self.options.crash_after is not None:
+                if time.monotonic() - self.started >= self.options.crash_after:
+                    return self._crash()
+            timeout = max(0.0, next_event - time.monotonic())
+            try:
+                command = self.commands.get(timeout=min(timeout, 0.1))
+            except queue.Empty:
+                if time.monotonic() >= next_event:
+                    self.say_logged(rng.choice(PERIODIC_EVENTS))
+                    next_event = time.monotonic() + self.options.event_interval
+                continue
+            if command is None:  # stdin closed: a real server keeps running; so do we
+                continue
+            exit_code = self.handle(command)
+            if exit_code is not None:
+                return exit_code
+
+    def _read_stdin(self) -> None:
+        for raw in sys.stdin:
+            self.commands.put(raw.rstrip("\r\n"))
+        self.commands.put(None)
+
+    def _chatter(self) -> None:
+        interval = 1.0 / self.options.events_per_second
+        count = 0
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            count += 1
+            self.say(f"Tick {count}: chunk column {count % 97},{count % 89} generated", "Event")
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def _crash(self) -> int:
+        self.say("Unhandled exception: System.NullReferenceException: Object reference not set "
+                 "to an instance of an object.", "Error")
+        self.say("   at Vintagestory.Server.ServerMain.Process()")
+        self.say("   at Vintagestory.Server.ServerProgram.Main(String[] args)")
+        return self.options.crash_code
+
+    # -- commands -------------------------------------------------------------------------
+
+    def handle(self, command: str) -> int | None:
+        command = command.strip()
+        if not command:
+            return None
+        self.say(f"Handling Console Command {command}", "Notification")
+        name, _, arg = command.partition(" ")
+        if name == "/stop":
+            if self.options.ignore_stop and arg != "sigterm":
+                self.say("Stop ignored (simulator started with --ignore-stop)", "Warning")
+                return None
+            return self._shutdown("sigterm received" if arg == "sigterm" else "by console")
+        if name == "/crash":
+            return self._crash_now(arg)
+        answer = self._answers().get(name)
+        if answer is None:
+            self.say(f"Command {name} does not exist. Use /help for a list of commands.", "Notification")
+        else:
+            answer(arg)
+        return None
+
+    def _crash_now(self, arg: str) -> int:
+        self._crash()
+        return int(arg) if arg.strip().lstrip("-").isdigit() else self.options.crash_code
+
+    def _answers(self) -> dict[str, object]:
+        return {
+            "/help": lambda arg: [self.say_logged(line) for line in HELP_LINES],
+            "/stats": self._stats,
+            "/list": self._list,
+            "/time": lambda arg: self.say("Server time is 14:20, day 3 of May, year 1", "Notification"),
+            "/announce": lambda arg: self.say(f"Server: {arg}", "Chat"),
+            "/autosavenow": lambda arg: self._save("Autosave"),
+            "/genbackup": self._backup,
+        }
+
+    def _stats(self, arg: str) -> None:
+        up = int(time.monotonic() - self.started)
+        self.say(f"Version: {GAME_VERSION}")
+        self.say(f"Uptime: {up // 86400} days, {up // 3600 % 24} hours, {up // 60 % 60} minutes, "
+                 f"{up % 60} seconds")
+        self.say("Players online: 0 / 16")
+        self.say("Memory usage Managed/Total: 1656Mb / 2064.9 Mb")
+        self.say("Loaded chunks: 49")
+        self.say("Loaded entities: 12 (3 active)")
+        self.say("Network TCP: 0 Packets/s or 0 Kb/s")
+
+    def _list(self, arg: str) -> None:
+        what = arg.strip() or "clients"
+        if what == "clients":
+            self.say("List of online players (0):", "Notification")
+        elif what in ("banned", "role", "privileges"):
+            self.say(f"List of {what}: (none)", "Notification")
+        else:
+            self.say("Syntax: /list clients|banned|role|privileges", "Notification")
+
+    def _save(self, why: str) -> None:
+        self.say("Mods and systems notified, now saving everything...", "Event")
+        time.sleep(self.options.save_seconds / 2)
+        self.say("Will do offthread savegamedata saving...", "Event")
+        time.sleep(self.options.save_seconds / 2)
+        self.say("Offthread save of 197 chunks done.", "Event")
+
+    def _backup(self, arg: str) -> None:
+        self.say("Ok, generating backup, this might take a while", "Notification")
+        self._save("Backup")
+        self.say(f"Backup complete! ({arg.strip() or 'backup.vcdbs'})", "Notification")
+
+    def _shutdown(self, reason: str) -> int:
+        self.stopping.set()
+        self.say(f"Server stop requested, begin shutdown sequence. Stop reason: {reason}", "Notification")
+        self.say("Server ticking has been suspended", "Notification")
+        self.say("Entering runphase Shutdown", "Notification")
+        self.say("Mods and systems notified, now saving everything...", "Event")
+        time.sleep(self.options.save_seconds)
+        self.say("Saved player world data... (map regions, map chunks, loaded chunks, savegamedata)", "Event")
+        self.say("World saved! Saved 2 chunks, 17 mapchunks, 16 mapregions.", "Event")
+        self.say("Shutting down 6 server threads...", "Event")
+        self.say("All threads gracefully shut down", "Event")
+        self.say("Doing last tick...", "Event")
+        self.say("Stopped the server!", "Event")
+        return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=42420, help="port shown in the ready line (default 42420)")
+    parser.add_argument("--startup-seconds", type=float, default=2.0, metavar="S",
+                        help="time the startup sequence takes (default 2)")
+    parser.add_argument("--save-seconds", type=float, default=1.0, metavar="S",
+                        help="time a world save takes, e.g. on /stop (default 1)")
+    parser.add_argument("--event-interval", type=float, default=15.0, metavar="S",
+                        help="seconds between periodic events such as players joining (default 15)")
+    parser.add_argument("--events-per-second", type=float, default=0.0, metavar="N",
+                        help="extra event lines per second, for load (default 0)")
+    parser.add_argument("--crash-after", type=float, default=None, metavar="S",
+                        help="crash this many seconds after start (default: never)")
+    parser.add_argument("--crash-code", type=int, default=1, metavar="CODE",
+                        help="exit code of a crash, also of the /crash command (default 1)")
+    parser.add_argument("--ignore-stop", action="store_true",
+                        help="ignore /stop on the console (SIGTERM still stops)")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = Options(
+        port=args.port,
+        startup_seconds=max(0.0, args.startup_seconds),
+        save_seconds=max(0.0, args.save_seconds),
+        event_interval=max(0.05, args.event_interval),
+        events_per_second=max(0.0, args.events_per_second),
+        crash_after=args.crash_after,
+        crash_code=args.crash_code,
+        ignore_stop=args.ignore_stop,
+    )
+    try:
+        return Simulator(options).run()
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 1

@@ -1,0 +1,257 @@
+"""One WebSocket client of the console: its cursor, its sender, its receiver, its frames.
+
+Each client reads the shared buffer through its own cursor in its own task; nothing it does
+can slow the pipe readers or another client. See docs/streaming.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.console import ConsoleLine, Gap
+from vsmanager.feed import ConsoleFeed
+from vsmanager.settings import Settings
+from vsmanager.supervisor import LifecycleError, Supervisor
+
+log = structlog.get_logger("vsmanager.streaming")
+
+Format = Literal["text", "json"]
+
+WS_1000_NORMAL_CLOSURE = 1000
+WS_4001_UNAUTHORIZED = 4001
+WS_4003_FORBIDDEN = 4003
+WS_4008_TOO_SLOW = 4008
+WS_4400_BAD_REQUEST = 4400
+
+# Below this, throttling between frames costs more (a timer) than it saves.
+_MIN_THROTTLE_S = 0.0005
+_CLOSE_TIMEOUT_S = 2.0
+
+
+class BadQuery(ValueError):
+    """A query value the console socket cannot use; the message is the close reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    format: Format
+    history_lines: int
+    after: int | None
+
+
+def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
+    fmt = query.get("format", "text")
+    if fmt not in ("text", "json"):
+        raise BadQuery("format must be text or json")
+    history = _non_negative_int(query, "history_lines", settings.console_history_lines)
+    after = _non_negative_int(query, "after", None)
+    return StreamOptions(fmt, history, after)  # type: ignore[arg-type]
+
+
+def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise BadQuery(f"{name} must be a whole number >= 0")
+    return int(raw)
+
+
+class ConsoleSession:
+    """Streams the console to one accepted WebSocket and takes its commands."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        feed: ConsoleFeed,
+        supervisor: Supervisor,
+        settings: Settings,
+        options: StreamOptions,
+        client: str,
+    ) -> None:
+        self.ws = websocket
+        self.feed = feed
+        self.supervisor = supervisor
+        self.settings = settings
+        self.options = options
+        self.client = client
+        self.lines_sent = 0
+        self.close_code: int | None = None
+        self._json = options.format == "json"
+
+    async def run(self) -> None:
+        self.feed.readers += 1
+        sender = asyncio.create_task(self._send_loop(), name="console-sender")
+        receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if not isinstance(exc, WebSocketDisconnect | OSError):
+                        log.error("console_session_failed", client=self.client, exc_info=exc)
+        finally:
+            self.feed.readers -= 1
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _start_cursor(self) -> tuple[int, str | None]:
+        buffer = self.feed.buffer
+        after = self.options.after
+        if after is None:
+            return max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines), None
+        if after > buffer.last_seq:
+            # A seq from before vsmanager restarted: this console's numbering began again.
+            notice = (
+                f"after={after} is newer than the newest line ({buffer.last_seq}); "
+                "vsmanager has restarted since, sending everything it holds"
+            )
+            return buffer.first_seq - 1, notice
+        return after, None
+
+    async def _send_loop(self) -> None:
+        cursor, notice = self._start_cursor()
+        seen_status = -1
+        limit = self.settings.ws_max_batch_lines
+        read_after = self.feed.buffer.read_after
+        if notice:
+            await self._send_error("after_out_of_range", notice)
+        while True:
+            if self._json and seen_status != self.feed.status_version:
+                seen_status = self.feed.status_version
+                await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+            batch = read_after(cursor, limit)
+            if batch.gap is not None:
+                await self._send_gap(batch.gap)
+                cursor = batch.gap.to_seq
+            if batch.lines:
+                await self._send_lines(batch.lines)
+                cursor = batch.lines[-1].seq
+                if self._json:
+                    await self._throttle()
+                continue
+            await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
+
+    async def _throttle(self) -> None:
+        # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
+        # is shared among clients, so a busy console sends fewer, larger frames.
+        interval = self.feed.readers / self.settings.ws_frames_per_second
+        if interval >= _MIN_THROTTLE_S:
+            await asyncio.sleep(interval)
+
+    async def _send_lines(self, lines: list[ConsoleLine]) -> None:
+        if self._json:
+            body = ",".join(line.json for line in lines)
+            await self._send_frame('{"type":"lines","lines":[' + body + "]}")
+        else:
+            for line in lines:
+                await self._send_frame(line.as_text())
+        self.lines_sent += len(lines)
+
+    async def _send_gap(self, gap: Gap) -> None:
+        if self._json:
+            frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
+            await self._send_frame(json.dumps(frame))
+        else:
+            await self._send_frame(
+                f"[vsmanager] {gap.count} lines skipped (seq {gap.from_seq}-{gap.to_seq} "
+                "are no longer in the buffer)"
+            )
+
+    async def _send_error(self, code: str, message: str) -> None:
+        if self._json:
+            await self._send_frame(json.dumps({"type": "error", "code": code, "message": message}))
+        else:
+            await self._send_frame(f"[vsmanager] error: {message}")
+
+    async def _send_frame(self, frame: str) -> None:
+        try:
+            async with asyncio.timeout(self.settings.ws_send_timeout):
+                await self.ws.send_text(frame)
+        except TimeoutError:
+            await self._close_slow_client()
+            raise
+
+    async def _close_slow_client(self) -> None:
+        self.close_code = WS_4008_TOO_SLOW
+        log.warning(
+            "console_client_too_slow",
+            client=self.client,
+            send_timeout_s=self.settings.ws_send_timeout,
+            lines_sent=self.lines_sent,
+        )
+        reason = "too slow: reconnect with ?after=<last seq received>"
+        try:
+            # The close frame waits behind everything already queued for this client; if
+            # it still cannot drain, the connection is dropped when this handler returns.
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await self.ws.close(WS_4008_TOO_SLOW, reason)
+        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+            pass
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                self.close_code = self.close_code or int(message.get("code") or 1005)
+                return
+            text = message.get("text")
+            if text is None:
+                await self._send_error("binary_not_supported", "frames must be text (JSON)")
+                continue
+            await self._handle_frame(text)
+
+    async def _handle_frame(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            await self._send_error("invalid_json", "frame is not valid JSON")
+            return
+        if not isinstance(frame, dict):
+            await self._send_error("invalid_frame", "frame must be a JSON object")
+            return
+        kind = frame.get("type")
+        if kind != "command":
+            await self._send_error(
+                "unknown_type", f"unknown frame type {str(kind)[:40]!r}; expected 'command'"
+            )
+            return
+        try:
+            command = validate_command(frame.get("command"), self.settings.command_max_chars)
+            await self.supervisor.send_command(command)
+        except InvalidCommand as exc:
+            await self._send_error("invalid_command", str(exc))
+        except LifecycleError as exc:
+            await self._send_error(exc.code, exc.message)
+        else:
+            log.info("console_command", role="admin", client=self.client, via="websocket",
+                     command=command)
+
+
+def describe_client(websocket: WebSocket) -> str:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else "unknown"
+
+
+async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept, then close with an application code: closing before accepting would turn
+    into an HTTP 403 and the client could not tell 4001 from 4003."""
+    await websocket.accept()
+    await websocket.close(code, reason)
+
+
+def session_summary(session: ConsoleSession) -> dict[str, Any]:
+    return {"close_code": session.close_code, "lines_sent": session.lines_sent}

@@ -1,0 +1,337 @@
+"""Run the game server as a child, capture its console, stop it gracefully, never orphan it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from vsmanager.feed import ConsoleFeed
+from vsmanager.lines import LineSplitter
+from vsmanager.settings import Settings
+
+log = structlog.get_logger("vsmanager.supervisor")
+
+READ_CHUNK_BYTES = 64 * 1024
+# After the game exits, how long its pipes may stay open (a grandchild holding them)
+# before capture gives up on them.
+PIPE_DRAIN_TIMEOUT_S = 5.0
+
+
+class ServerState(StrEnum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    CRASHED = "crashed"
+
+
+ALIVE = frozenset({ServerState.STARTING, ServerState.RUNNING, ServerState.STOPPING})
+
+
+class LifecycleError(Exception):
+    """An action the server's state does not allow; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, feed: ConsoleFeed) -> None:
+        self.settings = settings
+        self.feed = feed
+        self.state = ServerState.STOPPED
+        self.exit_code: int | None = None
+        self.starts = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._started_monotonic: float | None = None
+        self._started_at: str | None = None
+        self._stop_requested = False
+        self._exited = asyncio.Event()
+        self._exited.set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lifecycle = asyncio.Lock()
+        self._state_changed = asyncio.Event()
+        self._restarting = False
+        self._publish_status()
+
+    # -- what the API reads --------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc and self.state in ALIVE else None
+
+    def status(self) -> dict[str, Any]:
+        alive = self.state in ALIVE and self._started_monotonic is not None
+        uptime = round(time.monotonic() - self._started_monotonic, 3) if alive else None  # type: ignore[operator]
+        return {
+            "state": self.state.value,
+            "pid": self.pid,
+            "uptime_s": uptime,
+            "exit_code": self.exit_code,
+            "started_at": self._started_at if self.state in ALIVE else None,
+            "restarts": max(0, self.starts - 1),
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._lifecycle:
+            await self._start()
+
+    async def stop(self) -> None:
+        """Begin a graceful stop and return; :meth:`wait_exited` waits for the end."""
+        async with self._lifecycle:
+            self._begin_stop()
+
+    async def restart(self) -> None:
+        """Stop (if alive) and start again, in the background; returns once under way."""
+        async with self._lifecycle:
+            if self.state is ServerState.STOPPING:
+                raise LifecycleError("stopping", "the server is stopping; start it once stopped")
+            if self.state in ALIVE:
+                self._begin_stop()
+            self._restarting = True
+        self._spawn_task(self._finish_restart(), "restart")
+
+    async def wait_settled(self, timeout: float) -> bool:
+        """Wait until the server is running, stopped or crashed, with no restart under way."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._restarting or self.state in (ServerState.STARTING, ServerState.STOPPING):
+            changed = self._state_changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+    async def wait_exited(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._exited.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def shutdown(self) -> None:
+        """vsmanager is exiting: stop the game the graceful way and wait for it, bounded."""
+        if self.state in (ServerState.STARTING, ServerState.RUNNING):
+            with contextlib.suppress(LifecycleError):
+                await self.stop()
+        budget = self.settings.server_stop_timeout + 2 * self.settings.server_kill_timeout + 5
+        await self.wait_exited(budget)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def send_command(self, command: str) -> int:
+        """Echo the command into the console and write it to the game's stdin in one write."""
+        proc = self._proc
+        if self.state not in (ServerState.STARTING, ServerState.RUNNING) or proc is None:
+            raise LifecycleError("server_not_running", f"the server is {self.state.value}")
+        stdin = proc.stdin
+        assert stdin is not None
+        if stdin.is_closing():
+            raise LifecycleError("server_not_running", "the server has closed its console input")
+        if stdin.transport.get_write_buffer_size() > 0:
+            raise LifecycleError(
+                "console_input_blocked",
+                "the server is not reading its console input; the previous command is still "
+                "waiting to be delivered",
+            )
+        echo = self.feed.publish("command", command)
+        try:
+            stdin.write(command.encode() + b"\n")
+            await asyncio.wait_for(stdin.drain(), self.settings.command_write_timeout)
+        except TimeoutError:
+            raise LifecycleError(
+                "console_input_blocked", "the server is not reading its console input"
+            ) from None
+        except (BrokenPipeError, ConnectionResetError):
+            self.feed.publish("system", "command not delivered: the server closed its input")
+            raise LifecycleError(
+                "server_not_running", "the server has closed its console input"
+            ) from None
+        return echo.seq
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        if self.state in ALIVE:
+            raise LifecycleError(
+                "stopping" if self.state is ServerState.STOPPING else "already_running",
+                f"the server is already {self.state.value}",
+            )
+        argv = self.settings.server_argv
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.settings.server_workdir,
+                env=self._child_environment(),
+                start_new_session=True,  # its own process group, so we can end all of it
+            )
+        except OSError as exc:
+            self.feed.publish("system", f"server failed to start: {exc.strerror or exc}")
+            self.exit_code = None
+            self._set_state(ServerState.CRASHED)
+            raise LifecycleError("start_failed", f"could not start {argv[0]!r}: {exc}") from None
+        self._proc = proc
+        self.starts += 1
+        self.exit_code = None
+        self._stop_requested = False
+        self._exited = asyncio.Event()
+        self._started_monotonic = time.monotonic()
+        self._started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.feed.publish("system", f"server started (pid {proc.pid})")
+        log.info("server_started", pid=proc.pid, argv0=argv[0])
+        ready = self.settings.ready_regex
+        self._set_state(ServerState.STARTING if ready else ServerState.RUNNING)
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [
+            self._spawn_task(self._pump(proc.stdout, "stdout", ready), "pump-stdout"),
+            self._spawn_task(self._pump(proc.stderr, "stderr", ready), "pump-stderr"),
+        ]
+        self._spawn_task(self._watch(proc, pumps), "watch")
+
+    def _begin_stop(self) -> None:
+        if self.state not in (ServerState.STARTING, ServerState.RUNNING):
+            code = "stopping" if self.state is ServerState.STOPPING else "not_running"
+            raise LifecycleError(code, f"the server is {self.state.value}")
+        assert self._proc is not None
+        self._stop_requested = True
+        self._set_state(ServerState.STOPPING)
+        self.feed.publish("system", "stop requested")
+        self._spawn_task(self._stop_sequence(self._proc), "stop")
+
+    async def _finish_restart(self) -> None:
+        try:
+            await self.wait_exited()
+            async with self._lifecycle:
+                if self.state not in ALIVE:
+                    with contextlib.suppress(LifecycleError):
+                        await self._start()
+        finally:
+            self._restarting = False
+            self._notify_state()
+
+    async def _stop_sequence(self, proc: asyncio.subprocess.Process) -> None:
+        settings = self.settings
+        self._write_stop_command(proc)
+        if await self.wait_exited(settings.server_stop_timeout):
+            return
+        self.feed.publish(
+            "system",
+            f"server did not exit {settings.server_stop_timeout:g} s after "
+            f"{settings.server_stop_command!r}; sending SIGTERM",
+        )
+        self._signal_group(proc, signal.SIGTERM)
+        if await self.wait_exited(settings.server_kill_timeout):
+            return
+        self.feed.publish(
+            "system",
+            f"server did not exit {settings.server_kill_timeout:g} s after SIGTERM; sending SIGKILL",
+        )
+        self._signal_group(proc, signal.SIGKILL)
+
+    def _write_stop_command(self, proc: asyncio.subprocess.Process) -> None:
+        command = self.settings.server_stop_command
+        if not command or proc.stdin is None or proc.stdin.is_closing():
+            return
+        self.feed.publish("command", command)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(command.encode() + b"\n")
+
+    async def _pump(self, reader: asyncio.StreamReader, stream: Any, ready: Any) -> None:
+        splitter = LineSplitter(self.settings.console_max_line_bytes)
+        flush_after = self.settings.console_partial_flush_s
+        publish = self.feed.publish
+        while True:
+            chunk: bytes | None = None
+            try:
+                if splitter.has_pending:
+                    chunk = await asyncio.wait_for(reader.read(READ_CHUNK_BYTES), flush_after)
+                else:
+                    chunk = await reader.read(READ_CHUNK_BYTES)
+            except TimeoutError:
+                pass  # silence after a partial line: a prompt, or a line still being written
+            except (ConnectionResetError, BrokenPipeError):
+                chunk = b""
+            lines = splitter.feed(chunk) if chunk else splitter.flush()
+            for text in lines:
+                publish(stream, text)
+                if ready is not None and self.state is ServerState.STARTING and ready.search(text):
+                    self._set_state(ServerState.RUNNING)
+            if chunk == b"":
+                return
+
+    async def _watch(self, proc: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]]) -> None:
+        code = await proc.wait()
+        # Whatever the game left behind in its group goes too: no orphans, and its pipes close.
+        self._signal_group(proc, signal.SIGKILL)
+        _, pending = await asyncio.wait(pumps, timeout=PIPE_DRAIN_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        self.exit_code = code
+        self._proc = proc  # keep for pid in logs; state decides what status shows
+        if code < 0:
+            how = f"was killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exited with code {code}"
+        self.feed.publish("system", f"server {how}")
+        log.info("server_exited", pid=proc.pid, exit_code=code, requested=self._stop_requested)
+        clean = self._stop_requested or code == 0
+        self._set_state(ServerState.STOPPED if clean else ServerState.CRASHED)
+        self._exited.set()
+
+    def _signal_group(self, proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+        # The child is its session's leader, so its pid is its process group id.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+
+    def _child_environment(self) -> dict[str, str]:
+        secrets = set(self.settings.secret_values())
+        return {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("VS_API_KEY") and value not in secrets
+        }
+
+    def _set_state(self, state: ServerState) -> None:
+        self.state = state
+        self._publish_status()
+        self._notify_state()
+
+    def _notify_state(self) -> None:
+        self._state_changed.set()
+        self._state_changed = asyncio.Event()
+
+    def _publish_status(self) -> None:
+        self.feed.publish_status(self.status())
+
+    def _spawn_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=f"supervisor-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("supervisor_task_failed", task=task.get_name(), exc_info=task.exception())
