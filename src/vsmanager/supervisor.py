@@ -231,14 +231,14 @@ class Supervisor:
 
     async def _stop_sequence(self, proc: asyncio.subprocess.Process) -> None:
         settings = self.settings
-        self._write_stop_command(proc)
-        if await self.wait_exited(settings.server_stop_timeout):
-            return
-        self.feed.publish(
-            "system",
-            f"server did not exit {settings.server_stop_timeout:g} s after "
-            f"{settings.server_stop_command!r}; sending SIGTERM",
-        )
+        if self._write_stop_command(proc):
+            if await self.wait_exited(settings.server_stop_timeout):
+                return
+            why = f"server did not exit {settings.server_stop_timeout:g} s after "
+            why += f"{settings.server_stop_command!r}"
+        else:
+            why = "no stop command to send"
+        self.feed.publish("system", f"{why}; sending SIGTERM")
         self._signal_group(proc, signal.SIGTERM)
         if await self.wait_exited(settings.server_kill_timeout):
             return
@@ -248,13 +248,17 @@ class Supervisor:
         )
         self._signal_group(proc, signal.SIGKILL)
 
-    def _write_stop_command(self, proc: asyncio.subprocess.Process) -> None:
+    def _write_stop_command(self, proc: asyncio.subprocess.Process) -> bool:
+        """Ask the game to stop its own way; False if there is no way to ask."""
         command = self.settings.server_stop_command
         if not command or proc.stdin is None or proc.stdin.is_closing():
-            return
+            return False
         self.feed.publish("command", command)
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        try:
             proc.stdin.write(command.encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
 
     async def _pump(self, reader: asyncio.StreamReader, stream: Any, ready: Any) -> None:
         splitter = LineSplitter(self.settings.console_max_line_bytes)

@@ -1,0 +1,337 @@
+"""The supervisor against real child processes (tiny Python scripts playing the game)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness import ADMIN_KEY, MONITOR_KEY, TIME_SCALE
+from vsmanager.console import ConsoleBuffer
+from vsmanager.feed import ConsoleFeed
+from vsmanager.settings import load_settings
+from vsmanager.supervisor import LifecycleError, ServerState, Supervisor
+
+READY = "Dedicated Server now running on Port 42420 and all ips!"
+
+# A polite game: prints its ready line, answers commands, saves and exits on /stop.
+POLITE = f"""
+import sys
+print("booting")
+print({READY!r}, flush=True)
+for line in sys.stdin:
+    cmd = line.rstrip("\\n")
+    if cmd == "/stop":
+        print("Saving world...")
+        print("Stopped the server!", flush=True)
+        sys.exit(0)
+    print("answer: " + cmd, flush=True)
+"""
+
+# A stubborn game: ignores /stop and SIGTERM, never reads stdin.
+STUBBORN = f"""
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print({READY!r}, flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def command_for(code: str) -> str:
+    return shlex.join([sys.executable, "-u", "-c", code])
+
+
+Make = Callable[..., Supervisor]
+
+
+@pytest.fixture
+async def make_supervisor() -> AsyncIterator[Make]:
+    made: list[Supervisor] = []
+
+    def make(code: str, **settings: object) -> Supervisor:
+        values: dict[str, object] = {
+            "api_key_admin": ADMIN_KEY,
+            "api_key_monitor": MONITOR_KEY,
+            "server_command": command_for(code),
+            "server_stop_timeout": 5,
+            "server_kill_timeout": 2,
+        }
+        values.update(settings)
+        config = load_settings(**values)
+        feed = ConsoleFeed(ConsoleBuffer(config.console_buffer_lines, config.console_buffer_bytes))
+        supervisor = Supervisor(config, feed)
+        made.append(supervisor)
+        return supervisor
+
+    yield make
+    for supervisor in made:
+        await supervisor.shutdown()
+
+
+def texts(supervisor: Supervisor, stream: str | None = None) -> list[str]:
+    lines = supervisor.feed.buffer.tail(1_000_000)
+    return [line.text for line in lines if stream is None or line.stream == stream]
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout * TIME_SCALE
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_ready_line_moves_starting_to_running(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    status = supervisor.status()
+    assert status["pid"] and status["uptime_s"] is not None and status["started_at"]
+    assert status["restarts"] == 0 and status["exit_code"] is None
+
+
+async def test_server_without_ready_line_stays_starting(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("import time; print('hello', flush=True); time.sleep(30)")
+    await supervisor.start()
+    await wait_until(lambda: "hello" in texts(supervisor))
+    assert supervisor.state is ServerState.STARTING
+
+
+async def test_empty_ready_pattern_means_running_at_once(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("import time; time.sleep(30)", server_ready_pattern="")
+    await supervisor.start()
+    assert supervisor.state is ServerState.RUNNING
+
+
+async def test_start_while_running_is_refused(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    with pytest.raises(LifecycleError) as refused:
+        await supervisor.start()
+    assert refused.value.code == "already_running"
+
+
+async def test_stop_while_stopped_is_refused(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    with pytest.raises(LifecycleError) as refused:
+        await supervisor.stop()
+    assert refused.value.code == "not_running"
+
+
+async def test_graceful_stop_keeps_the_last_lines(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    lines = texts(supervisor)
+    assert supervisor.state is ServerState.STOPPED
+    assert supervisor.exit_code == 0
+    # The stop command, the game's last words, then the exit: in that order.
+    order = [lines.index(t) for t in ("stop requested", "/stop", "Stopped the server!",
+                                       "server exited with code 0")]
+    assert order == sorted(order)
+
+
+async def test_stop_escalates_to_sigkill_for_a_stubborn_server(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(STUBBORN, server_stop_timeout=0.5, server_kill_timeout=0.5)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    pid = supervisor.pid
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    system = texts(supervisor, "system")
+    assert any("sending SIGTERM" in t for t in system)
+    assert any("sending SIGKILL" in t for t in system)
+    assert "server was killed by SIGKILL" in system
+    assert supervisor.state is ServerState.STOPPED
+    assert pid is not None and not psutil.pid_exists(pid)
+
+
+async def test_empty_stop_command_goes_straight_to_sigterm(make_supervisor: Make) -> None:
+    code = "import signal, sys, time\n" \
+           "signal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\n" \
+           "time.sleep(30)"
+    supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
+    await supervisor.start()
+    await asyncio.sleep(0.3)  # let it install its handler
+    await supervisor.stop()
+    assert await supervisor.wait_exited(3 * TIME_SCALE)  # far less than the 5 s stop timeout
+    assert "bye" in texts(supervisor)
+    assert supervisor.exit_code == 0
+
+
+async def test_stdin_stays_open_until_the_server_exits(make_supervisor: Make) -> None:
+    # This game exits 9 if its stdin closes, 0 on SIGTERM: closing stdin early would show.
+    code = "import signal, sys, threading, time\n" \
+           "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n" \
+           "def watch():\n" \
+           "    sys.stdin.read()\n" \
+           "    import os; os._exit(9)\n" \
+           "threading.Thread(target=watch, daemon=True).start()\n" \
+           "time.sleep(30)"
+    supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
+    await supervisor.start()
+    await asyncio.sleep(0.3)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(5 * TIME_SCALE)
+    assert supervisor.exit_code == 0
+
+
+async def test_crash_is_detected_with_its_exit_code(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(f"print({READY!r}, flush=True); import sys; sys.exit(3)")
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    assert supervisor.state is ServerState.CRASHED
+    assert supervisor.status()["exit_code"] == 3
+    assert "server exited with code 3" in texts(supervisor, "system")
+
+
+async def test_clean_exit_without_a_stop_request_is_stopped_not_crashed(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("print('done')")
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    assert supervisor.state is ServerState.STOPPED
+
+
+async def test_start_failure_is_reported_not_raised_as_crash(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("", server_command="/nonexistent/game-server --flag")
+    with pytest.raises(LifecycleError) as refused:
+        await supervisor.start()
+    assert refused.value.code == "start_failed"
+    assert any("failed to start" in t for t in texts(supervisor, "system"))
+    assert supervisor.state is ServerState.CRASHED
+
+
+async def test_hostile_output_does_not_stop_capture(make_supervisor: Make) -> None:
+    code = (
+        "import sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(b'x' * (1024 * 1024) + b'\\n')\n"
+        "out.write(b'bad \\xff\\xfe utf8\\n')\n"
+        "out.write(b'nul \\x00 byte\\n')\n"
+        "out.write(b'cr only\\rcrlf\\r\\n')\n"
+        "out.write(b'after all that\\n')\n"
+        "out.flush()\n"
+    )
+    supervisor = make_supervisor(code, console_max_line_bytes=16384)
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    lines = texts(supervisor, "stdout")
+    pieces = [t for t in lines if set(t) == {"x"}]
+    assert sum(map(len, pieces)) == 1024 * 1024
+    assert all(len(p) <= 16384 for p in pieces)
+    assert "bad \ufffd\ufffd utf8" in lines
+    assert "nul \x00 byte" in lines
+    assert lines[-3:] == ["cr only", "crlf", "after all that"]
+
+
+async def test_partial_line_is_flushed_after_silence(make_supervisor: Make) -> None:
+    code = "import sys, time\nsys.stdout.write('> '); sys.stdout.flush(); time.sleep(30)"
+    supervisor = make_supervisor(code, console_partial_flush_s=0.2)
+    await supervisor.start()
+    await wait_until(lambda: "> " in texts(supervisor), timeout=5)
+
+
+async def test_stderr_lines_are_tagged(make_supervisor: Make) -> None:
+    code = "import sys\nprint('to out', flush=True)\nprint('to err', file=sys.stderr, flush=True)"
+    supervisor = make_supervisor(code)
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    assert texts(supervisor, "stderr") == ["to err"]
+    assert texts(supervisor, "stdout") == ["to out"]
+
+
+async def test_command_echo_precedes_its_answer(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    seq = await supervisor.send_command("/stats")
+    await wait_until(lambda: "answer: /stats" in texts(supervisor))
+    lines = supervisor.feed.buffer.read_after(seq - 1, 10).lines
+    assert (lines[0].stream, lines[0].text) == ("command", "/stats")
+    assert lines[1].text == "answer: /stats"
+
+
+async def test_commands_to_a_server_that_never_reads_stdin_are_refused_not_hung(
+    make_supervisor: Make,
+) -> None:
+    supervisor = make_supervisor(STUBBORN, command_write_timeout=0.5, server_stop_timeout=0.5,
+                                 server_kill_timeout=0.5)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    big = "/say " + "x" * 990
+    codes = set()
+    async with asyncio.timeout(30 * TIME_SCALE):
+        for _ in range(200):  # the pipe holds 64 KiB; each try is bounded
+            try:
+                await supervisor.send_command(big)
+            except LifecycleError as exc:
+                codes.add(exc.code)
+                break
+    assert codes == {"console_input_blocked"}
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+
+
+async def test_no_process_of_the_game_outlives_it(make_supervisor: Make, tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        f"print({READY!r}, flush=True)\n"
+        "for line in sys.stdin:\n"
+        "    if line.strip() == '/stop':\n"
+        "        sys.exit(0)\n"
+    )
+    supervisor = make_supervisor(code)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING and pidfile.exists())
+    grandchild = int(pidfile.read_text())
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    await wait_until(lambda: not _alive(grandchild), timeout=5)
+
+
+async def test_restart_keeps_seq_growing_and_counts(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    before = supervisor.feed.buffer.last_seq
+    await supervisor.restart()
+    assert await supervisor.wait_settled(15 * TIME_SCALE)
+    assert supervisor.state is ServerState.RUNNING
+    assert supervisor.status()["restarts"] == 1
+    seqs = [line.seq for line in supervisor.feed.buffer.tail(1000)]
+    assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] > before
+
+
+async def test_child_environment_has_no_api_keys(
+    make_supervisor: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VS_API_KEY_ADMIN", ADMIN_KEY)
+    monkeypatch.setenv("SOME_COPY_OF_THE_KEY", MONITOR_KEY)
+    monkeypatch.setenv("HARMLESS", "kept")
+    code = "import os; [print(k + '=' + v) for k, v in sorted(os.environ.items())]"
+    supervisor = make_supervisor(code)
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    dump = "\n".join(texts(supervisor, "stdout"))
+    assert "HARMLESS=kept" in dump
+    assert ADMIN_KEY not in dump and MONITOR_KEY not in dump and "VS_API_KEY" not in dump
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
