@@ -98,14 +98,18 @@ async def test_ready_line_moves_starting_to_running(make_supervisor: Make) -> No
 
 
 async def test_server_without_ready_line_stays_starting(make_supervisor: Make) -> None:
-    supervisor = make_supervisor("import time; print('hello', flush=True); time.sleep(30)")
+    supervisor = make_supervisor(
+        "import time; print('hello', flush=True); time.sleep(30)", server_stop_timeout=0.2
+    )
     await supervisor.start()
     await wait_until(lambda: "hello" in texts(supervisor))
     assert supervisor.state is ServerState.STARTING
 
 
 async def test_empty_ready_pattern_means_running_at_once(make_supervisor: Make) -> None:
-    supervisor = make_supervisor("import time; time.sleep(30)", server_ready_pattern="")
+    supervisor = make_supervisor(
+        "import time; time.sleep(30)", server_ready_pattern="", server_stop_timeout=0.2
+    )
     await supervisor.start()
     assert supervisor.state is ServerState.RUNNING
 
@@ -235,7 +239,7 @@ async def test_hostile_output_does_not_stop_capture(make_supervisor: Make) -> No
 
 async def test_partial_line_is_flushed_after_silence(make_supervisor: Make) -> None:
     code = "import sys, time\nsys.stdout.write('> '); sys.stdout.flush(); time.sleep(30)"
-    supervisor = make_supervisor(code, console_partial_flush_s=0.2)
+    supervisor = make_supervisor(code, console_partial_flush_s=0.2, server_stop_timeout=0.2)
     await supervisor.start()
     await wait_until(lambda: "> " in texts(supervisor), timeout=5)
 

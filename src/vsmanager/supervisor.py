@@ -23,6 +23,7 @@ READ_CHUNK_BYTES = 64 * 1024
 # After the game exits, how long its pipes may stay open (a grandchild holding them)
 # before capture gives up on them.
 PIPE_DRAIN_TIMEOUT_S = 5.0
+EXIT_POLL_S = 0.05
 
 
 class ServerState(StrEnum):
@@ -284,10 +285,15 @@ class Supervisor:
                 return
 
     async def _watch(self, proc: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]]) -> None:
-        code = await proc.wait()
+        # Process.wait() also waits for the pipes to close, which a grandchild holding them
+        # would delay forever; the exit itself shows in returncode.
+        waiter = asyncio.ensure_future(proc.wait())
+        while proc.returncode is None:
+            await asyncio.wait({waiter}, timeout=EXIT_POLL_S)
+        code = proc.returncode
         # Whatever the game left behind in its group goes too: no orphans, and its pipes close.
         self._signal_group(proc, signal.SIGKILL)
-        _, pending = await asyncio.wait(pumps, timeout=PIPE_DRAIN_TIMEOUT_S)
+        _, pending = await asyncio.wait([*pumps, waiter], timeout=PIPE_DRAIN_TIMEOUT_S)
         for task in pending:
             task.cancel()
         if proc.stdin is not None:
