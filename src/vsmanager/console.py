@@ -11,6 +11,9 @@ from typing import Literal
 Stream = Literal["stdout", "stderr", "command", "system"]
 STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "command", "system")
 
+# The largest seq a client may name: past any real console, and exact in JavaScript numbers.
+MAX_SEQ = 2**53 - 1
+
 # What a line costs beyond its text, for the byte bound: the object, its timestamp string
 # and the slot. Measured with sys.getsizeof on CPython 3.11, rounded up.
 LINE_OVERHEAD_BYTES = 200

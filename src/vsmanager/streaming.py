@@ -16,7 +16,7 @@ import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.commands import InvalidCommand, validate_command
-from vsmanager.console import ConsoleLine, Gap
+from vsmanager.console import MAX_SEQ, ConsoleLine, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
 from vsmanager.supervisor import LifecycleError, Supervisor
@@ -60,8 +60,8 @@ def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) 
     raw = query.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise BadQuery(f"{name} must be a whole number >= 0")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16 or int(raw) > MAX_SEQ:
+        raise BadQuery(f"{name} must be a whole number from 0 to {MAX_SEQ}")
     return int(raw)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from vsmanager.auth import KeyRing, Role
 from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.console import MAX_SEQ
 from vsmanager.errors import ApiError
 from vsmanager.feed import ConsoleFeed
 from vsmanager.routes.deps import AdminRole, FeedDep, SettingsDep, SupervisorDep, client_address
@@ -72,7 +73,7 @@ async def history(
         None, ge=0, le=HISTORY_MAX_LINES, description="The newest N lines, oldest first."
     ),
     after: int | None = Query(
-        None, ge=0, description="Lines with seq > after, oldest first (for paging)."
+        None, ge=0, le=MAX_SEQ, description="Lines with seq > after, oldest first (for paging)."
     ),
     limit: int = Query(
         HISTORY_DEFAULT_LINES, ge=1, le=HISTORY_MAX_LINES, description="With after: at most N."
