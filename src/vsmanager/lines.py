@@ -32,6 +32,9 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> list[str]:
         """Add a chunk; return the lines it completed, oldest first."""
+        if not data:
+            # Nothing arrived: a CR just before still awaits its possible LF.
+            return []
         lines: list[str] = []
         start = 0
         if self._after_return and data[:1] == b"\n":
