@@ -1,0 +1,157 @@
+"""The HTTP side of the terminal client: status, lifecycle, history and commands.
+
+Low-level failures are translated here, once, into the few errors the commands act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from vsmanager import __version__
+from vsmanager.endpoint import Endpoint
+
+T = TypeVar("T")
+
+# The history endpoint's largest page (routes/console.py HISTORY_MAX_LINES).
+HISTORY_PAGE_LINES = 10_000
+# The server holds a lifecycle request at most this long (routes/server.py MAX_WAIT_S).
+MAX_SERVER_WAIT_S = 120.0
+
+
+class ClientError(Exception):
+    """A request that did not succeed; ``message`` is fit to print."""
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class AuthRefused(ClientError):
+    """The key is missing, unknown, or lacks the admin role (HTTP 401/403, close 4001/4003)."""
+
+
+class Unreachable(ClientError):
+    """vsmanager could not be reached (refused, timed out, connection lost)."""
+
+
+class Refused(ClientError):
+    """vsmanager refused the action in the server's present state (HTTP 409/503)."""
+
+
+class Backoff:
+    """Delays between reconnection attempts: doubling from ``first`` up to ``cap``, with
+    jitter so that many clients cut at once do not come back in step."""
+
+    def __init__(self, first: float = 0.25, cap: float = 8.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.first * 2**self.failures)
+        self.failures += 1
+        return float(delay * random.uniform(0.8, 1.0))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class ApiClient:
+    """Async HTTP client for one vsmanager; use as ``async with ApiClient(endpoint)``."""
+
+    def __init__(self, endpoint: Endpoint, *, retries: int = 3, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint
+        self.retries = retries
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.api,
+            headers={"X-API-Key": endpoint.key, "User-Agent": f"vsmanager/{__version__}"},
+            timeout=timeout,
+        )
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    async def status(self) -> dict[str, Any]:
+        return await self._request("GET", "/server/status")
+
+    async def lifecycle(self, action: str, wait: float = 0.0) -> dict[str, Any]:
+        params = {"wait": min(wait, MAX_SERVER_WAIT_S)} if wait > 0 else None
+        timeout = httpx.Timeout(10.0, read=min(wait, MAX_SERVER_WAIT_S) + 10.0)
+        return await self._request("POST", f"/server/{action}", params=params, timeout=timeout)
+
+    async def history(self, *, lines: int | None = None, after: int | None = None,
+                      limit: int = HISTORY_PAGE_LINES) -> dict[str, Any]:
+        params = {"after": after, "limit": limit} if after is not None else {"lines": lines}
+        return await self._request("GET", "/console/history", params=params)
+
+    async def command(self, command: str) -> int:
+        answer = await self._request("POST", "/console/command", json={"command": command})
+        return int(answer["seq"])
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = await retrying(
+            lambda: self._send(method, path, **kwargs), self.retries, Backoff()
+        )
+        return check(response)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unreachable(describe_transport_error(self.endpoint.url, exc)) from None
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]],
+    retries: int | None,
+    backoff: Backoff,
+    on_retry: Callable[[Unreachable, float], None] | None = None,
+) -> T:
+    """Call ``attempt`` until it does not raise Unreachable, at most ``retries`` more times
+    (None: without end)."""
+    while True:
+        try:
+            return await attempt()
+        except Unreachable as exc:
+            if retries is not None and backoff.failures >= retries:
+                raise
+            delay = backoff.next_delay()
+            if on_retry is not None:
+                on_retry(exc, delay)
+            await asyncio.sleep(delay)
+
+
+def check(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a success, or the ClientError the failure means."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.is_success and isinstance(body, dict):
+        return body
+    code = str(body.get("code", "error")) if isinstance(body, dict) else "error"
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    message = message or f"HTTP {response.status_code} from {response.request.url.path}"
+    if response.status_code in (401, 403):
+        hint = "the API key was refused" if response.status_code == 401 else (
+            "this needs the admin key (the key given has the monitor role)")
+        raise AuthRefused(f"{hint}: {message}", code)
+    if response.status_code in (409, 503) and code != "unavailable":
+        raise Refused(message, code)
+    if response.is_success:
+        raise ClientError(f"unexpected answer from {response.request.url.path}", "bad_answer")
+    raise ClientError(f"{message} (HTTP {response.status_code})", code)
+
+
+def describe_transport_error(url: str, exc: Exception) -> str:
+    reason = str(exc) or type(exc).__name__
+    return f"cannot reach vsmanager at {url}: {reason}"

@@ -1,0 +1,132 @@
+"""``vsmanager console -i``: the live console above a prompt that sends commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import NestedCompleter
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.endpoint import Endpoint, config_dir
+from vsmanager.tail import Printer
+from vsmanager.watcher import ConsoleWatcher
+
+HISTORY_FILE_NAME = "history"
+COMMAND_MAX_CHARS = 1000  # the API's limit (routes/console.py CommandIn)
+
+# Vintage Story's server commands, with the sub-commands worth completing
+# (see ../shared/VINTAGE_STORY.md). Unknown commands can still be typed and sent.
+_LIST = {"clients": None, "banned": None, "role": None, "privileges": None}
+_TIME = {"set": None, "speed": None, "stop": None, "resume": None, "calendarspeedmul": None}
+_WHITELIST = {"add": None, "remove": None, "on": None, "off": None, "list": None}
+VS_COMMANDS: dict[str, Any] = {
+    "/announce": None,
+    "/autosavenow": None,
+    "/ban": None,
+    "/entity": None,
+    "/gamemode": None,
+    "/genbackup": None,
+    "/giveitem": None,
+    "/help": None,
+    "/info": {"seed": None, "mapsize": None},
+    "/kick": None,
+    "/list": _LIST,
+    "/op": None,
+    "/player": None,
+    "/role": None,
+    "/serverconfig": None,
+    "/stats": None,
+    "/stop": None,
+    "/time": _TIME,
+    "/tp": None,
+    "/unban": None,
+    "/weather": None,
+    "/whitelist": _WHITELIST,
+    "/wgen": None,
+}
+
+
+def history_path(env: Mapping[str, str] | None = None) -> Path:
+    """The prompt's ↑/↓ history: ``$XDG_CONFIG_HOME/vsmanager/history``, private to the user."""
+    path = config_dir(env) / HISTORY_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Commands can name players and passwords: create the file readable by its owner only.
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    return path
+
+
+class PromptPrinter(Printer):
+    """A Printer that keeps the prompt showing the server's state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.state = "connecting"
+        self.session: PromptSession[str] | None = None
+
+    def on_status(self, status: Mapping[str, Any]) -> None:
+        super().on_status(status)
+        self.state = str(status.get("state", "unknown"))
+        if self.session is not None and self.session.app.is_running:
+            self.session.app.invalidate()
+
+    def prompt(self) -> str:
+        return f"{self.state}> "
+
+
+async def run_interactive(endpoint: Endpoint, printer: PromptPrinter, after: int) -> int:
+    session: PromptSession[str] = PromptSession(
+        history=FileHistory(str(history_path())),
+        completer=NestedCompleter.from_nested_dict(VS_COMMANDS),
+        complete_while_typing=False,
+    )
+    printer.session = session
+    watcher = ConsoleWatcher(endpoint, printer, after=after, retries=None)
+    with patch_stdout(raw=True):
+        streaming = asyncio.create_task(watcher.run(), name="console-watcher")
+        # A watcher that gives up (key refused) must end the prompt too.
+        streaming.add_done_callback(lambda _: _leave_prompt(session))
+        try:
+            await _prompt_loop(session, printer, watcher, streaming)
+        finally:
+            streaming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await streaming
+    return 0
+
+
+async def _prompt_loop(session: PromptSession[str], printer: PromptPrinter,
+                       watcher: ConsoleWatcher, streaming: asyncio.Task[None]) -> None:
+    printer.on_notice("type a command and press Enter; Tab completes; Ctrl+D or Ctrl+C "
+                      "leaves (the server keeps running)")
+    while True:
+        try:
+            text = await session.prompt_async(printer.prompt)
+        except (KeyboardInterrupt, EOFError):
+            printer.on_notice("left the console; the server keeps running")
+            return
+        if streaming.done():
+            streaming.result()  # raises what ended it
+            return
+        command = (text or "").strip()
+        if not command:
+            continue
+        try:
+            validate_command(command, COMMAND_MAX_CHARS)
+        except InvalidCommand as exc:
+            printer.on_notice(f"not sent: {exc}")
+            continue
+        if not await watcher.send_command(command):
+            printer.on_notice("not sent: not connected to vsmanager just now")
+
+
+def _leave_prompt(session: PromptSession[str]) -> None:
+    if session.app.is_running:
+        session.app.exit(result="")

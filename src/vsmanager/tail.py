@@ -1,0 +1,139 @@
+"""``vsmanager console`` without a prompt: print history, then follow, to stdout."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from vsmanager.client import HISTORY_PAGE_LINES, ApiClient
+from vsmanager.endpoint import Endpoint
+from vsmanager.terminal import LineRenderer, escape_text, format_duration
+from vsmanager.watcher import ConsoleWatcher, Gap, Line, Resume
+
+ALL = -1  # --tail all
+
+
+@dataclass(frozen=True)
+class TailOptions:
+    tail: int  # lines of history, or ALL
+    after: int | None
+    follow: bool
+    retries: int | None  # failures in a row before giving up; None: never
+
+
+class Printer:
+    """Console lines to stdout, everything else (connected, reconnecting, gaps) to stderr."""
+
+    def __init__(self, renderer: LineRenderer, out: TextIO | None = None,
+                 err: TextIO | None = None) -> None:
+        self.renderer = renderer
+        self._out = out
+        self._err = err
+        self.lines_printed = 0
+        self._state: object = None
+
+    # Looked up on each write: in interactive mode prompt_toolkit swaps sys.stdout for a
+    # proxy that prints above the prompt.
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._err or sys.stderr
+
+    def on_lines(self, lines: list[Line]) -> None:
+        rendered = self.renderer.render_all(lines)
+        if rendered:
+            self.out.write("\n".join(rendered) + "\n")
+            self.out.flush()
+            self.lines_printed += len(rendered)
+
+    def on_gap(self, gap: Gap) -> None:
+        self.on_notice(f"gap of {gap.count} lines (seq {gap.from_seq}-{gap.to_seq} are no "
+                       "longer held by vsmanager)")
+
+    def on_status(self, status: Mapping[str, Any]) -> None:
+        state = status.get("state")
+        if state == self._state:
+            return
+        self._state = state
+        self.on_notice(describe_status(status))
+
+    def on_error(self, code: str, message: str) -> None:
+        self.on_notice(f"error {code}: {message}")
+
+    def on_notice(self, message: str) -> None:
+        self.err.write(f"vsmanager: {escape_text(message, keep_colours=False)}\n")
+        self.err.flush()
+
+
+def describe_status(status: Mapping[str, Any]) -> str:
+    state = status.get("state")
+    if state in ("running", "starting") and status.get("pid") is not None:
+        uptime = status.get("uptime_s")
+        up = f", up {format_duration(float(uptime))}" if isinstance(uptime, int | float) else ""
+        return f"server {state} (pid {status.get('pid')}{up})"
+    if state == "crashed":
+        return f"server crashed (exit code {status.get('exit_code')})"
+    return f"server {state}"
+
+
+def start_after(options: TailOptions, first_seq: int, last_seq: int) -> int:
+    """The seq after which to print: from --after, or the newest --tail lines."""
+    if options.after is not None:
+        return options.after
+    oldest = first_seq - 1
+    if options.tail == ALL:
+        return oldest
+    return max(oldest, last_seq - options.tail)
+
+
+async def find_start(api: ApiClient, options: TailOptions,
+                     renderer: LineRenderer) -> tuple[int, int]:
+    """The seq to print after, and the newest seq now."""
+    if options.tail in (0, ALL) or options.after is not None or renderer.shows_all:
+        held = await api.history(lines=0)
+        return start_after(options, int(held["first_seq"]), int(held["last_seq"])), int(
+            held["last_seq"])
+    # With --streams, --tail counts the lines shown: look back through the newest page.
+    page = await api.history(lines=HISTORY_PAGE_LINES)
+    shown = [int(line["seq"]) for line in page["lines"] if renderer.wants(line)]
+    oldest = int(page["lines"][0]["seq"]) - 1 if page["lines"] else int(page["last_seq"])
+    if len(shown) >= options.tail:
+        oldest = shown[-options.tail] - 1
+    return oldest, int(page["last_seq"])
+
+
+async def run_tail(endpoint: Endpoint, options: TailOptions, printer: Printer) -> int:
+    async with ApiClient(endpoint, retries=3 if options.retries is None else options.retries
+                         ) as api:
+        # One HTTP request first: it checks the key, and pins the starting seq, so that
+        # even --tail 0 then resumes exactly after a reconnect.
+        after, newest = await find_start(api, options, printer.renderer)
+        if not options.follow:
+            await print_history(api, after, newest, printer)
+            return 0
+    watcher = ConsoleWatcher(endpoint, printer, after=after, retries=options.retries)
+    await watcher.run()
+    return 0
+
+
+async def print_history(api: ApiClient, after: int, until: int, printer: Printer) -> None:
+    """Page through the lines after ``after`` up to ``until`` (the newest when we began)."""
+    resume = Resume(after)
+    if after > until:
+        printer.on_notice(f"seq {after} is newer than the newest line ({until}): vsmanager "
+                          "restarted since; showing everything it holds")
+        resume.restart()
+    while resume.last_seq < until:
+        page = await api.history(after=resume.last_seq, limit=HISTORY_PAGE_LINES)
+        wanted = [line for line in page["lines"] if int(line["seq"]) <= until]
+        lines, gap = resume.accept(wanted)
+        if gap is not None:
+            printer.on_gap(gap)
+        printer.on_lines(lines)
+        if len(wanted) < len(page["lines"]) or not page["lines"]:
+            break

@@ -1,0 +1,70 @@
+"""The ``vsmanager console`` command: its arguments, and the choice between printing and
+the interactive prompt."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vsmanager.client import ApiClient
+from vsmanager.endpoint import Endpoint
+from vsmanager.remote import ExitCode, add_output_arguments, fail, renderer_for
+from vsmanager.tail import ALL, Printer, TailOptions, find_start, run_tail
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--tail", type=_tail, default=100, metavar="N|all",
+                       help="lines of history to print first (default 100; all: everything "
+                       "vsmanager holds)")
+    where.add_argument("--after", type=_seq, metavar="SEQ",
+                       help="print the lines after this seq instead (resume)")
+    parser.add_argument("-f", "--follow", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep printing new lines (default: when stdout is a terminal)")
+    parser.add_argument("-i", "--interactive", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="a prompt that sends commands below the live console (default: "
+                        "when stdin and stdout are terminals)")
+    parser.add_argument("--retries", type=_count, default=None, metavar="N",
+                        help="give up (exit 4) after N failed connections in a row (default: "
+                        "3 without --follow, never with it)")
+    add_output_arguments(parser)
+
+
+async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
+    interactive = args.interactive
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty() and not (args.json or args.raw)
+    follow = args.follow if args.follow is not None else (interactive or sys.stdout.isatty())
+    if interactive and (args.json or args.raw or not follow):
+        return fail(ExitCode.USAGE, "--interactive cannot be combined with --json, --raw or "
+                    "--no-follow")
+    retries = args.retries if args.retries is not None else (None if follow else 3)
+    options = TailOptions(args.tail, args.after, follow, retries)
+    if not interactive:
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")
+        return await run_tail(endpoint, options, Printer(renderer_for(args)))
+
+    from vsmanager.interactive import PromptPrinter, run_interactive
+
+    printer = PromptPrinter(renderer_for(args))
+    async with ApiClient(endpoint, retries=3) as api:
+        after, _ = await find_start(api, options, printer.renderer)
+    return await run_interactive(endpoint, printer, after)
+
+
+def _tail(value: str) -> int:
+    if value == "all":
+        return ALL
+    return _count(value)
+
+
+def _count(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {value!r}")
+    return int(value)
+
+
+def _seq(value: str) -> int:
+    return _count(value)
