@@ -1,0 +1,169 @@
+// The signed-in page: an admin gets the live console; a Monitor key gets the status only.
+import { ApiClient, ApiError } from "./api";
+import { CommandBar } from "./commandbar";
+import { ConsoleConnection, type ConnectionState } from "./connection";
+import { CommandHistory } from "./history";
+import { ConnectionIndicator } from "./indicator";
+import { loadPrefs } from "./prefs";
+import { SearchBar } from "./search";
+import { ServerBar, type ServerBarElements } from "./serverbar";
+import { ConsoleView } from "./terminal";
+import { installTestHook } from "./testhook";
+import { applyTheme, Toolbar } from "./toolbar";
+
+const MONITOR_POLL_MS = 2000;
+const HISTORY_MAX = 10_000; // the most the socket's history_lines is worth asking for
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`the page has no #${id}`);
+  return element as T;
+}
+
+function serverBarElements(): ServerBarElements {
+  return {
+    state: byId("server-state"),
+    detail: byId("server-detail"),
+    actions: byId("server-actions"),
+    start: byId("server-start"),
+    stop: byId("server-stop"),
+    restart: byId("server-restart"),
+    message: byId("server-message"),
+  };
+}
+
+export interface Page {
+  readonly signOut: (message: string) => void;
+  readonly becomeMonitor: () => void;
+}
+
+export function startAdmin(key: string, page: Page): void {
+  const prefs = loadPrefs();
+  applyTheme(prefs.theme);
+  byId("app").hidden = false;
+  byId("console").hidden = false;
+
+  const api = new ApiClient(key);
+  const view = new ConsoleView(byId("terminal"), prefs);
+  const serverBar = new ServerBar(serverBarElements(), api);
+  const indicator = new ConnectionIndicator(byId("connection"), byId("reconnect-now"));
+  const search = new SearchBar(
+    {
+      bar: byId("searchbar"),
+      input: byId("search-input"),
+      count: byId("search-count"),
+      prev: byId("search-prev"),
+      next: byId("search-next"),
+      close: byId("search-close"),
+    },
+    view,
+    prefs.theme,
+  );
+  const toolbar = new Toolbar(view, search, api, prefs);
+
+  let connectionState: ConnectionState = { kind: "idle" };
+  const commandBar = new CommandBar(
+    {
+      form: byId("commandbar"),
+      input: byId("command-input"),
+      button: byId("command-send"),
+      hint: byId("command-hint"),
+    },
+    new CommandHistory(),
+    async (command) => {
+      try {
+        // REST rather than the socket: its answer says whether *this* command was refused.
+        await api.command(command);
+      } catch (error) {
+        throw new Error(error instanceof ApiError ? error.message : String(error));
+      }
+    },
+    (command, reason) => view.appendNote(`✖ ${command} was refused: ${reason}`, "error"),
+  );
+  const updateCommandBar = (): void => {
+    const state = serverBar.state;
+    if (connectionState.kind !== "connected") commandBar.setUnavailable("Not connected to vsmanager: commands are off until it reconnects.");
+    else if (state !== "running") commandBar.setUnavailable(`The server is ${state ?? "in an unknown state"}: commands are off until it is running.`);
+    else commandBar.setUnavailable(null);
+  };
+
+  const connection = new ConsoleConnection(
+    { key, historyLines: Math.min(prefs.scrollback, HISTORY_MAX) },
+    {
+      onLines: (lines) => view.appendLines(lines),
+      onGap: (gap) => view.appendGap(gap),
+      onStatus: (status) => {
+        serverBar.update(status);
+        updateCommandBar();
+      },
+      onReset: () => view.reset("— vsmanager restarted: its console starts afresh below —"),
+      onServerError: (code, message) => view.appendNote(`vsmanager: ${message} (${code})`, "error"),
+      onState: (state) => {
+        connectionState = state;
+        indicator.show(state);
+        if (state.kind === "waiting") serverBar.markStale();
+        if (state.kind === "signed-out") page.signOut("Your key is no longer accepted: sign in again.");
+        if (state.kind === "forbidden") page.becomeMonitor();
+        updateCommandBar();
+      },
+    },
+  );
+
+  byId("reconnect-now").addEventListener("click", () => connection.reconnectNow());
+  window.addEventListener("online", () => connection.reconnectNow());
+  const jump = byId<HTMLButtonElement>("jump-latest");
+  jump.addEventListener("click", () => view.jumpToLatest());
+  view.onFollowChange = (following) => {
+    jump.hidden = following;
+  };
+
+  // Ctrl+F anywhere on the page opens our search rather than the browser's, which cannot
+  // see the terminal's scrollback (it is not in the DOM).
+  document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "f") {
+      event.preventDefault();
+      search.open();
+    }
+  });
+  view.term.attachCustomKeyEventHandler((event) => {
+    if (event.type !== "keydown") return true;
+    const ctrl = event.ctrlKey || event.metaKey;
+    if (ctrl && event.key.toLowerCase() === "c" && view.term.hasSelection()) {
+      void toolbar.copy();
+      return false;
+    }
+    if (ctrl && event.key.toLowerCase() === "f") return false; // the document handler opens search
+    if (event.key === "Escape" && search.isOpen) {
+      search.close();
+      return false;
+    }
+    return true;
+  });
+
+  installTestHook(view, connection);
+  connection.start();
+  commandBar.focus();
+}
+
+export function startMonitor(key: string): void {
+  const prefs = loadPrefs();
+  applyTheme(prefs.theme);
+  byId("app").hidden = false;
+  byId("console").hidden = true;
+  byId("monitor-note").hidden = false;
+  const api = new ApiClient(key);
+  const serverBar = new ServerBar(serverBarElements(), null);
+  const indicator = new ConnectionIndicator(byId("connection"), byId("reconnect-now"));
+  // A Monitor key cannot open the console socket, so its status comes from polling.
+  const poll = async (): Promise<void> => {
+    try {
+      serverBar.update(await api.status());
+      indicator.showPolling(true);
+    } catch {
+      serverBar.markStale();
+      indicator.showPolling(false);
+    }
+    window.setTimeout(() => void poll(), MONITOR_POLL_MS);
+  };
+  void poll();
+}

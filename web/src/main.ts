@@ -1,0 +1,47 @@
+// Entry point: sign in (or reuse the tab's key), then start the page for the key's role.
+import "@xterm/xterm/css/xterm.css";
+import "./styles.css";
+import { startAdmin, startMonitor } from "./app";
+import { checkKey, InvalidKey, keyStore, type Role } from "./auth";
+import { explain, flashSignInMessage, showSignIn } from "./signin";
+
+function signOut(message: string): void {
+  keyStore.clear();
+  flashSignInMessage(message);
+  // A fresh page is the surest way to drop the socket, timers and every line shown.
+  location.reload();
+}
+
+function start(key: string, role: Role): void {
+  document.getElementById("sign-out")?.addEventListener("click", () => signOut("Signed out."));
+  if (role === "admin") {
+    startAdmin(key, {
+      signOut,
+      becomeMonitor: () => location.reload(),
+    });
+  } else {
+    startMonitor(key);
+  }
+}
+
+async function boot(): Promise<void> {
+  const key = keyStore.load();
+  if (key === null) {
+    showSignIn(start);
+    return;
+  }
+  try {
+    start(key, await checkKey(key));
+  } catch (error) {
+    if (error instanceof InvalidKey) {
+      keyStore.clear();
+      showSignIn(start, "The saved key is no longer accepted: sign in again.");
+      return;
+    }
+    showSignIn(start, explain(error));
+    const input = document.getElementById("signin-key") as HTMLInputElement;
+    input.value = key; // unreachable rather than wrong: let the user retry with one click
+  }
+}
+
+void boot();

@@ -1,0 +1,223 @@
+// The console view: an xterm.js terminal fed in batches, at most one write per animation
+// frame and never more than one write in flight, so heavy output cannot starve the page.
+import { Terminal, type IBufferCell } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { SearchAddon } from "@xterm/addon-search";
+import { WebLinksAddon } from "@xterm/addon-web-links";
+import type { ConsoleLine, Gap } from "./frames";
+import { EntryStore } from "./entrystore";
+import { renderEntry, type Entry } from "./render";
+import { TERMINAL_THEMES, type ThemeName } from "./themes";
+
+export interface ViewOptions {
+  readonly fontSize: number;
+  readonly theme: ThemeName;
+  readonly scrollback: number;
+  readonly timestamps: boolean;
+  readonly screenReader: boolean;
+}
+
+export interface CellStyle {
+  readonly fgPalette: number | null;
+  readonly bold: boolean;
+}
+
+export class ConsoleView {
+  readonly term: Terminal;
+  readonly search: SearchAddon;
+  private readonly fitAddon = new FitAddon();
+  private readonly store: EntryStore;
+  private pending: string[] = [];
+  private frameRequested = false;
+  private writing = false;
+  private timestamps: boolean;
+  private scrollback: number;
+  private following = true;
+  /** Called when the view leaves or reaches the newest line (for "jump to latest"). */
+  onFollowChange: (following: boolean) => void = () => {};
+  linesWritten = 0;
+
+  constructor(
+    private readonly container: HTMLElement,
+    options: ViewOptions,
+  ) {
+    this.timestamps = options.timestamps;
+    this.scrollback = options.scrollback;
+    this.store = new EntryStore(options.scrollback);
+    this.term = new Terminal({
+      disableStdin: true, // commands go through the command bar, never raw keystrokes
+      convertEol: false,
+      cursorBlink: false,
+      cursorInactiveStyle: "none",
+      cursorStyle: "bar",
+      fontFamily: 'ui-monospace, "Cascadia Mono", "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      fontSize: options.fontSize,
+      scrollback: options.scrollback,
+      theme: TERMINAL_THEMES[options.theme],
+      screenReaderMode: options.screenReader,
+      allowProposedApi: true, // search decorations (match highlighting and count)
+      overviewRuler: { width: 10 },
+    });
+    this.search = new SearchAddon({ highlightLimit: 2000 });
+    this.term.loadAddon(this.fitAddon);
+    this.term.loadAddon(this.search);
+    this.term.loadAddon(new WebLinksAddon());
+    this.term.open(container);
+    this.term.textarea?.setAttribute("aria-label", "Server console output (read only)");
+    this.term.onScroll(() => this.checkFollowing());
+    this.term.element?.addEventListener("wheel", () => this.checkFollowing(), { passive: true });
+    new ResizeObserver(() => this.fit()).observe(container);
+    this.fit();
+  }
+
+  appendLines(lines: readonly ConsoleLine[]): void {
+    for (const line of lines) this.add({ kind: "line", line });
+  }
+
+  appendGap(gap: Gap): void {
+    this.add({ kind: "gap", gap });
+  }
+
+  appendNote(text: string, tone: "info" | "error" = "info"): void {
+    this.add({ kind: "note", text, tone });
+  }
+
+  /** Forget everything shown, then show a note saying why. */
+  reset(note: string): void {
+    this.store.clear();
+    this.pending = [];
+    this.term.reset();
+    this.appendNote(note);
+  }
+
+  setTimestamps(on: boolean): void {
+    this.timestamps = on;
+    this.redraw();
+  }
+
+  setScrollback(lines: number): void {
+    this.scrollback = lines;
+    this.store.setLimit(lines);
+    this.term.options.scrollback = lines;
+  }
+
+  setFontSize(px: number): void {
+    this.term.options.fontSize = px;
+    this.fit();
+  }
+
+  setTheme(theme: ThemeName): void {
+    this.term.options.theme = TERMINAL_THEMES[theme];
+  }
+
+  setScreenReader(on: boolean): void {
+    this.term.options.screenReaderMode = on;
+  }
+
+  jumpToLatest(): void {
+    this.term.scrollToBottom();
+    this.checkFollowing();
+  }
+
+  copySelection(): string {
+    return this.term.getSelection();
+  }
+
+  focus(): void {
+    this.term.focus();
+  }
+
+  fit(): void {
+    // Hidden (display: none) containers measure 0: fitting then would shrink the terminal
+    // to one column.
+    if (this.container.clientWidth === 0 || this.container.clientHeight === 0) return;
+    this.fitAddon.fit();
+  }
+
+  /** True when every accepted entry has been parsed by the terminal. */
+  get idle(): boolean {
+    return this.pending.length === 0 && !this.writing;
+  }
+
+  /** Seqs of the lines kept for display, oldest first (for tests and diagnostics). */
+  keptSeqs(): number[] {
+    const seqs: number[] = [];
+    for (const entry of this.store) if (entry.kind === "line") seqs.push(entry.line.seq);
+    return seqs;
+  }
+
+  /** The terminal's buffer as text, one string per row (wrapped rows joined). */
+  bufferText(): string[] {
+    const buffer = this.term.buffer.active;
+    const rows: string[] = [];
+    for (let y = 0; y < buffer.length; y++) {
+      const line = buffer.getLine(y);
+      if (line === undefined) continue;
+      const text = line.translateToString(true);
+      if (line.isWrapped && rows.length > 0) rows[rows.length - 1] += text;
+      else rows.push(text);
+    }
+    while (rows.length > 0 && rows[rows.length - 1] === "") rows.pop();
+    return rows;
+  }
+
+  /** Colour and weight of the first non-blank cell of the newest row containing `needle`. */
+  styleOf(needle: string): CellStyle | null {
+    const buffer = this.term.buffer.active;
+    for (let y = buffer.length - 1; y >= 0; y--) {
+      const line = buffer.getLine(y);
+      const text = line?.translateToString(true) ?? "";
+      const x = text.indexOf(needle);
+      if (line === undefined || x < 0) continue;
+      const cell: IBufferCell | undefined = line.getCell(x);
+      if (cell === undefined) return null;
+      return { fgPalette: cell.isFgPalette() ? cell.getFgColor() : null, bold: cell.isBold() !== 0 };
+    }
+    return null;
+  }
+
+  private add(entry: Entry): void {
+    this.store.push(entry);
+    this.pending.push(renderEntry(entry, this.timestamps) + "\r\n");
+    // Lines beyond the scrollback would scroll out of the terminal at once: when the page
+    // cannot draw (a hidden tab gets no animation frames) drop them instead of piling up.
+    if (this.pending.length > this.scrollback) this.pending.splice(0, this.pending.length - this.scrollback);
+    this.schedule();
+  }
+
+  private redraw(): void {
+    this.pending = [];
+    for (const entry of this.store) this.pending.push(renderEntry(entry, this.timestamps) + "\r\n");
+    this.term.reset();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.frameRequested || this.writing) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => this.flush());
+  }
+
+  private flush(): void {
+    this.frameRequested = false;
+    if (this.writing || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.writing = true;
+    this.term.write(batch.join(""), () => {
+      this.writing = false;
+      this.linesWritten += batch.length;
+      this.checkFollowing();
+      if (this.pending.length > 0) this.schedule();
+    });
+  }
+
+  private checkFollowing(): void {
+    const buffer = this.term.buffer.active;
+    const following = buffer.viewportY >= buffer.baseY;
+    if (following !== this.following) {
+      this.following = following;
+      this.onFollowChange(following);
+    }
+  }
+}
