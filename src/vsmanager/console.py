@@ -118,6 +118,7 @@ class ConsoleBuffer:
     def read_after(self, seq: int, limit: int) -> Slice:
         """Up to ``limit`` lines with seq > ``seq``, oldest first, and the gap before them."""
         gap = None
+        seq = max(seq, 0)  # no line has a seq below 1, so none before it can have been missed
         first = self.first_seq
         if seq + 1 < first:
             gap = Gap(seq + 1, first - 1)
