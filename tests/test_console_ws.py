@@ -1,0 +1,302 @@
+"""The console WebSocket on a real vsmanager with real clients: auth, history, live, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from harness import (
+    ADMIN_KEY,
+    MONITOR_KEY,
+    TIME_SCALE,
+    VsManager,
+    run_vsmanager,
+    simulator_command,
+)
+
+TIMEOUT = 10 * TIME_SCALE
+
+
+@pytest.fixture(scope="module")
+def chatty() -> Iterator[VsManager]:
+    """A simulator printing 200 event lines a second: there is always history and traffic."""
+    with run_vsmanager(simulator_command("--events-per-second", "200")) as manager:
+        manager.wait_for_state("running")
+        deadline = time.monotonic() + TIMEOUT
+        while manager.history(lines=1)["last_seq"] < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield manager
+
+
+def open_ws(vsm: VsManager, key: str | None = ADMIN_KEY, **query: object) -> Any:
+    return connect(vsm.ws_url(key, **query), open_timeout=TIMEOUT, close_timeout=2,
+                   max_size=None)
+
+
+async def next_json(ws: ClientConnection) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)))
+
+
+async def lines_until(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
+    """Collect JSON console lines until there are ``count``; other frames are skipped."""
+    lines: list[dict[str, Any]] = []
+    async with asyncio.timeout(TIMEOUT * 2):
+        while len(lines) < count:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "lines":
+                lines.extend(frame["lines"])
+    return lines
+
+
+async def close_code_of(ws: ClientConnection) -> int | None:
+    with pytest.raises(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+# -- auth and query ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [(None, 4001), ("", 4001), ("not-a-key-not-a-key", 4001), ("ключ-ключ-ключ-ключ", 4001),
+     (MONITOR_KEY, 4003)],
+    ids=["missing", "empty", "invalid", "non-ascii", "monitor"],
+)
+async def test_refused_keys_get_their_close_code(chatty: VsManager, key: str | None, code: int) -> None:
+    async with open_ws(chatty, key) as ws:
+        assert await close_code_of(ws) == code
+        assert ws.close_reason
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"format": "xml"}, {"history_lines": "-1"}, {"history_lines": "many"}, {"after": "-3"},
+     {"after": "1.5"}, {"after": "9" * 30}, {"history_lines": "%20"}],
+    ids=lambda q: "-".join(f"{k}={v}" for k, v in q.items())[:24],
+)
+async def test_bad_query_values_close_with_4400_and_a_reason(
+    chatty: VsManager, query: dict[str, str]
+) -> None:
+    async with open_ws(chatty, **query) as ws:
+        assert await close_code_of(ws) == 4400
+        assert any(name in ws.close_reason for name in query)  # type: ignore[operator]
+
+
+# -- history and live -------------------------------------------------------------------------
+
+
+async def test_text_format_sends_the_default_100_lines_of_history(chatty: VsManager) -> None:
+    last = chatty.history(lines=1)["last_seq"]
+    async with open_ws(chatty) as ws:
+        frames = [await asyncio.wait_for(ws.recv(), TIMEOUT) for _ in range(100)]
+    assert all(isinstance(f, str) and not f.startswith("{") for f in frames)
+    history = {line["text"] for line in chatty.history(after=last - 100, limit=100)["lines"]}
+    assert frames[0] in history  # the first frame is a history line, not a live one
+
+
+@pytest.mark.parametrize("count", [0, 1, 37, 250])
+async def test_history_lines_sets_how_much_history(chatty: VsManager, count: int) -> None:
+    async with open_ws(chatty, format="json", history_lines=count) as ws:
+        status = await next_json(ws)
+        assert status["type"] == "status" and status["state"] == "running"
+        first = await next_json(ws)
+    assert first["type"] == "lines"
+    last_seen = first["lines"][-1]["seq"]
+    # The first batch is history: `count` lines ending at the newest when we connected.
+    history = [line for line in first["lines"] if line["seq"] <= last_seen]
+    if count:
+        assert len(history) >= min(count, 1)
+        assert first["lines"][0]["seq"] == last_seen - len(first["lines"]) + 1
+    assert len(first["lines"]) <= max(count, 1) + 50  # history plus at most a few live lines
+
+
+async def test_more_history_than_held_gives_everything_held() -> None:
+    with run_vsmanager(console_buffer_lines=50) as vsm:
+        vsm.wait_for_state("running")
+        held = vsm.history(lines=10_000)
+        async with open_ws(vsm, format="json", history_lines=100_000) as ws:
+            await next_json(ws)
+            first = await next_json(ws)
+        assert first["type"] == "lines"
+        assert first["lines"][0]["seq"] == held["first_seq"]
+
+
+async def test_empty_buffer_history_sends_no_lines_until_there_are_some() -> None:
+    with run_vsmanager(autostart=False) as vsm:
+        async with open_ws(vsm, format="json") as ws:
+            status = await next_json(ws)
+            assert status["state"] == "stopped"
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.3 * TIME_SCALE)
+            with vsm.client() as client:
+                client.post("/server/start")
+            lines = await lines_until(ws, 1)
+        assert lines[0]["seq"] == 1 and lines[0]["stream"] == "system"
+        assert lines[0]["text"].startswith("server started (pid ")
+
+
+async def test_live_lines_arrive_within_a_second(chatty: VsManager) -> None:
+    async with open_ws(chatty, format="json", history_lines=0) as ws:
+        await next_json(ws)
+        with chatty.client() as client:
+            sent_at = time.monotonic()
+            client.post("/console/command", json={"command": "/time"})
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                frame = await next_json(ws)
+                texts = [line["text"] for line in frame.get("lines", [])]
+                if any("Server time is" in t for t in texts):
+                    break
+        assert time.monotonic() - sent_at < 1.0 * TIME_SCALE
+
+
+async def test_status_frames_follow_state_changes() -> None:
+    with run_vsmanager() as vsm:
+        vsm.wait_for_state("running")
+        async with open_ws(vsm, format="json", history_lines=0) as ws:
+            assert (await next_json(ws))["state"] == "running"
+            with vsm.client() as client:
+                client.post("/server/stop")
+            states = []
+            async with asyncio.timeout(TIMEOUT):
+                while "stopped" not in states:
+                    frame = await next_json(ws)
+                    if frame["type"] == "status":
+                        states.append(frame["state"])
+        assert states == ["stopping", "stopped"]
+
+
+async def test_no_line_lost_or_doubled_where_history_meets_live() -> None:
+    with run_vsmanager(simulator_command("--events-per-second", "3000")) as vsm:
+        vsm.wait_for_state("running")
+        for _ in range(5):
+            async with open_ws(vsm, format="json", history_lines=40) as ws:
+                await next_json(ws)
+                lines = await lines_until(ws, 600)
+            seqs = [line["seq"] for line in lines]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+async def test_text_format_marks_commands(chatty: VsManager) -> None:
+    async with open_ws(chatty, history_lines=0) as ws:
+        with chatty.client() as client:
+            client.post("/console/command", json={"command": "/list clients"})
+        async with asyncio.timeout(TIMEOUT):
+            while (await ws.recv()) != "[CMD] /list clients":
+                pass
+
+
+# -- resume -----------------------------------------------------------------------------------
+
+
+async def test_resume_with_after_gets_exactly_the_missed_lines(chatty: VsManager) -> None:
+    async with open_ws(chatty, format="json", history_lines=5) as ws:
+        await next_json(ws)
+        seen = await lines_until(ws, 5)
+    last = seen[-1]["seq"]
+    await asyncio.sleep(0.3)  # lines go by while we are away
+    async with open_ws(chatty, format="json", after=last) as ws:
+        await next_json(ws)
+        resumed = await lines_until(ws, 40)
+    seqs = [line["seq"] for line in resumed]
+    assert seqs[0] == last + 1
+    assert seqs == list(range(last + 1, last + 1 + len(seqs)))
+
+
+async def test_resume_after_eviction_reports_the_gap_first() -> None:
+    with run_vsmanager(simulator_command("--events-per-second", "500"),
+                       console_buffer_lines=50) as vsm:
+        vsm.wait_for_state("running")
+        deadline = time.monotonic() + TIMEOUT
+        while vsm.history(lines=1)["first_seq"] < 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        async with open_ws(vsm, format="json", after=10) as ws:
+            await next_json(ws)
+            gap = await next_json(ws)
+            following = await next_json(ws)
+        assert gap["type"] == "gap" and gap["from_seq"] == 11
+        assert gap["count"] == gap["to_seq"] - gap["from_seq"] + 1
+        assert following["lines"][0]["seq"] == gap["to_seq"] + 1
+        async with open_ws(vsm, after=10) as ws:  # text format says it in a line
+            notice = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        assert "lines skipped" in notice
+
+
+async def test_resume_from_a_future_seq_says_so_and_sends_all(chatty: VsManager) -> None:
+    last = chatty.history(lines=1)["last_seq"]
+    async with open_ws(chatty, format="json", after=last + 10_000) as ws:
+        frames = [await next_json(ws) for _ in range(2)]
+    types = {frame["type"] for frame in frames}
+    assert "error" in types
+    error = next(f for f in frames if f["type"] == "error")
+    assert error["code"] == "after_out_of_range"
+
+
+# -- commands and bad frames over the socket --------------------------------------------------
+
+
+async def test_command_frame_runs_one_command(chatty: VsManager) -> None:
+    async with open_ws(chatty, format="json", history_lines=0) as ws:
+        await next_json(ws)
+        await ws.send(json.dumps({"type": "command", "command": "/announce over ws"}))
+        async with asyncio.timeout(TIMEOUT):
+            texts: list[tuple[str, str]] = []
+            while not any("Server: over ws" in t for _, t in texts):
+                frame = await next_json(ws)
+                texts += [(line["stream"], line["text"]) for line in frame.get("lines", [])]
+        assert ("command", "/announce over ws") in texts
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [("not json", "invalid_json"), ("[1, 2]", "invalid_frame"), ('"str"', "invalid_frame"),
+     ('{"type": "dance"}', "unknown_type"), ("{}", "unknown_type"),
+     ('{"type": "command", "command": 42}', "invalid_command"),
+     ('{"type": "command"}', "invalid_command"),
+     ('{"type": "command", "command": "/help\\n/stop"}', "invalid_command"),
+     ('{"type": "command", "command": ""}', "invalid_command"),
+     (b"\x00\x01binary", "binary_not_supported")],
+    ids=["invalid-json", "array", "string", "unknown", "no-type", "number", "missing",
+         "newline", "empty", "binary"],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays(
+    chatty: VsManager, frame: str | bytes, code: str
+) -> None:
+    async with open_ws(chatty, format="json", history_lines=0) as ws:
+        await next_json(ws)
+        await ws.send(frame)
+        async with asyncio.timeout(TIMEOUT):
+            while (reply := await next_json(ws))["type"] != "error":
+                pass
+        assert reply["code"] == code and reply["message"]
+        # Still open and still streaming.
+        await ws.send(json.dumps({"type": "command", "command": "/time"}))
+        await lines_until(ws, 1)
+    assert chatty.status()["state"] == "running"  # "/stop" after the newline never ran
+
+
+async def test_oversized_frame_closes_with_1009(chatty: VsManager) -> None:
+    async with open_ws(chatty, format="json", history_lines=0) as ws:
+        await next_json(ws)
+        await ws.send(json.dumps({"type": "command", "command": "x" * 70_000}))
+        assert await close_code_of(ws) == 1009
+
+
+async def test_command_while_stopped_gets_an_error_frame() -> None:
+    with run_vsmanager(autostart=False) as vsm:
+        async with open_ws(vsm, format="json") as ws:
+            await next_json(ws)
+            await ws.send(json.dumps({"type": "command", "command": "/help"}))
+            reply = await next_json(ws)
+        assert reply == {"type": "error", "code": "server_not_running",
+                         "message": "the server is stopped"}
