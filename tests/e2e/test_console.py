@@ -1,0 +1,134 @@
+"""The live console: lines, commands, search, download, timestamps, completion."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from console_page import (
+    buffer_text,
+    hook,
+    open_page,
+    send_command,
+    sign_in_admin,
+    wait_for_seq,
+    wait_for_text,
+)
+from harness import VsManager, run_vsmanager, simulator_command
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.e2e
+
+MAGENTA = 5  # palette index of [CMD] lines (web/src/render.ts)
+
+
+@pytest.fixture(scope="module")
+def chatty_vsm() -> Iterator[VsManager]:
+    """The simulator with a steady trickle of events, so there are always live lines."""
+    with run_vsmanager(simulator_command("--events-per-second", "5")) as manager:
+        manager.wait_for_state("running")
+        yield manager
+
+
+@pytest.fixture
+def page(browser: Browser, chatty_vsm: VsManager) -> Iterator[Page]:
+    with open_page(browser, chatty_vsm.url) as page:
+        sign_in_admin(page)
+        yield page
+
+
+def test_history_then_live_lines_appear(page: Page, chatty_vsm: VsManager) -> None:
+    wait_for_text(page, "Dedicated Server now running")  # history from before we connected
+    connected_at = chatty_vsm.history(lines=0)["last_seq"]
+    assert isinstance(connected_at, int)
+    wait_for_seq(page, connected_at + 10)
+    seqs = hook(page, "keptSeqs")
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)), "lines lost or duplicated"
+    newest = chatty_vsm.history(after=seqs[-1] - 1, limit=1)["lines"][0]  # type: ignore[index]
+    assert any(newest["text"] in row for row in buffer_text(page))
+
+
+def test_command_answer_appears_after_a_styled_cmd_line(page: Page) -> None:
+    send_command(page, "/help")
+    wait_for_text(page, "Available commands:")
+    rows = buffer_text(page)
+    cmd_row = next(i for i, row in enumerate(rows) if row == "[CMD] /help")
+    answer_row = next(i for i, row in enumerate(rows) if "Available commands:" in row)
+    assert cmd_row < answer_row
+    assert hook(page, "styleOf", "[CMD] /help") == {"fgPalette": MAGENTA, "bold": True}
+    assert hook(page, "styleOf", "Available commands:")["fgPalette"] is None
+    expect(page.locator("#command-input")).to_have_value("")
+
+
+def test_history_keys_and_tab_completion(page: Page) -> None:
+    send_command(page, "/time")
+    wait_for_text(page, "[CMD] /time")
+    field = page.locator("#command-input")
+    field.press("ArrowUp")
+    expect(field).to_have_value("/time")
+    field.press("ArrowDown")
+    expect(field).to_have_value("")
+    field.fill("/autos")
+    field.press("Tab")
+    expect(field).to_have_value("/autosavenow")
+    field.fill("/list c")
+    field.press("Tab")
+    expect(field).to_have_value("/list clients")
+    expect(field).to_be_focused()  # Tab completed rather than moving the focus away
+    stored = page.evaluate("JSON.parse(localStorage.getItem('vsmanager.commandHistory'))")
+    assert stored[-1] == "/time"
+
+
+def test_stop_command_asks_first(page: Page) -> None:
+    send_command(page, "/stop")
+    dialog = page.locator("#confirm")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#confirm-cancel")).to_be_focused()
+    page.click("#confirm-cancel")
+    expect(dialog).to_be_hidden()
+    send_command(page, "/stats")
+    wait_for_text(page, "[CMD] /stats")
+    assert not any("[CMD] /stop" in row for row in buffer_text(page))
+
+
+def test_search_finds_a_line(page: Page) -> None:
+    wait_for_text(page, "Dedicated Server now running")
+    page.locator("#terminal").click()
+    page.keyboard.press("Control+f")
+    expect(page.locator("#searchbar")).to_be_visible()
+    expect(page.locator("#search-input")).to_be_focused()
+    page.keyboard.type("now running on Port")
+    expect(page.locator("#search-count")).to_have_text("1 of 1")
+    page.fill("#search-input", "no such text anywhere")
+    expect(page.locator("#search-count")).to_have_text("no matches")
+    page.keyboard.press("Escape")
+    expect(page.locator("#searchbar")).to_be_hidden()
+
+
+def test_download_gives_the_whole_buffer(page: Page, chatty_vsm: VsManager) -> None:
+    before = chatty_vsm.history(lines=10_000)["lines"]
+    with page.expect_download() as info:
+        page.click("#tool-download")
+    download = info.value
+    assert re.fullmatch(r"vsmanager-console-\d{8}-\d{6}\.log", download.suggested_filename)
+    path = download.path()
+    rows = path.read_text(encoding="utf-8").splitlines()
+    after = chatty_vsm.history(lines=10_000)["lines"]
+    assert isinstance(before, list) and isinstance(after, list)
+    assert len(before) <= len(rows) <= len(after)
+    prefix = {"stdout": "", "stderr": "[stderr] ", "system": "[vsmanager] ", "command": "[CMD] "}
+    expected = [f"{line['ts']} {prefix[line['stream']]}{line['text']}" for line in after]
+    assert rows == expected[: len(rows)]
+    expect(page.locator("#tool-message")).to_contain_text(f"Saved {len(rows):,} lines")
+
+
+def test_timestamps_toggle_redraws_every_line(page: Page) -> None:
+    wait_for_text(page, "Dedicated Server now running")
+    page.click("#tool-timestamps")
+    expect(page.locator("#tool-timestamps")).to_have_attribute("aria-pressed", "true")
+    rows = buffer_text(page)
+    assert all(re.match(r"\d\d:\d\d:\d\d ", row) for row in rows), rows[:3]
+    page.click("#tool-timestamps")
+    rows = buffer_text(page)
+    assert not any(re.match(r"\d\d:\d\d:\d\d ", row) for row in rows), rows[:3]
