@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.completion import NestedCompleter
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -63,6 +64,31 @@ def history_path(env: Mapping[str, str] | None = None) -> Path:
     return path
 
 
+class CommandCompleter(Completer):
+    """Completes the command word (``/ann`` -> ``/announce``), then known sub-commands."""
+
+    def __init__(self, commands: Mapping[str, Any]) -> None:
+        self.commands = commands
+
+    def get_completions(self, document: Document,
+                        complete_event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor.lstrip()
+        words = text.split(" ")
+        options: Mapping[str, Any] | None = self.commands
+        for word in words[:-1]:
+            if not word:
+                continue
+            options = options.get(word.lower()) if options is not None else None
+            if not isinstance(options, Mapping):
+                return
+        prefix = words[-1].lower()
+        for name in sorted(options or {}):
+            if name.startswith(prefix):
+                # The space after it saves a keystroke: a command word is always followed
+                # by its arguments or by Enter, and the game ignores a trailing space.
+                yield Completion(name + " ", start_position=-len(words[-1]), display=name)
+
+
 class PromptPrinter(Printer):
     """A Printer that keeps the prompt showing the server's state."""
 
@@ -84,7 +110,7 @@ class PromptPrinter(Printer):
 async def run_interactive(endpoint: Endpoint, printer: PromptPrinter, after: int) -> int:
     session: PromptSession[str] = PromptSession(
         history=FileHistory(str(history_path())),
-        completer=NestedCompleter.from_nested_dict(VS_COMMANDS),
+        completer=CommandCompleter(VS_COMMANDS),
         complete_while_typing=False,
     )
     printer.session = session

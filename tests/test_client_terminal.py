@@ -1,0 +1,201 @@
+"""The terminal client's pure parts: escaping, rendering, resuming, key lookup, completion."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+
+from vsmanager.client import Backoff
+from vsmanager.endpoint import EndpointError, config_dir, resolve_endpoint
+from vsmanager.interactive import VS_COMMANDS, CommandCompleter
+from vsmanager.terminal import (
+    LineRenderer,
+    escape_text,
+    format_duration,
+    json_line,
+    parse_streams,
+    status_table,
+)
+from vsmanager.watcher import Gap, Resume
+
+HOSTILE = [
+    pytest.param("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07", id="osc-title"),
+    pytest.param("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H", id="clear-screen"),
+    pytest.param("ok\rEVIL", "ok\\x0dEVIL", id="carriage-return"),
+    pytest.param("abc\x08\x08\x08xyz", "abc\\x08\\x08\\x08xyz", id="backspaces"),
+    pytest.param("\x9b31m", "\\x9b31m", id="c1-csi"),
+    pytest.param("\x1bP+q\x1b\\", "\\x1bP+q\\x1b\\", id="dcs"),
+    pytest.param("file\u202egnp.exe", "file\\u202egnp.exe", id="bidi-override"),
+    pytest.param("\x00\x7f", "\\x00\\x7f", id="nul-del"),
+    pytest.param("\x1b[1;2H", "\\x1b[1;2H", id="cursor-move-looks-like-sgr"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), HOSTILE)
+def test_escape_text_makes_control_sequences_visible(text: str, shown: str) -> None:
+    assert escape_text(text) == shown
+
+
+def test_escape_text_keeps_colours_and_tabs() -> None:
+    text = "\x1b[31mred\x1b[0m\tand \x1b[1;38;5;208mbold orange\x1b[m ü ✓"
+    assert escape_text(text) == text
+
+
+def test_escape_text_without_colours_escapes_sgr_too() -> None:
+    assert escape_text("\x1b[31mred", keep_colours=False) == "\\x1b[31mred"
+
+
+def test_overlong_sgr_is_escaped() -> None:
+    text = "\x1b[" + "1;" * 40 + "m"
+    assert "\x1b" not in escape_text(text)
+
+
+def test_renderer_marks_commands_and_adds_timestamps() -> None:
+    renderer = LineRenderer(timestamps=True)
+    line = {"seq": 7, "ts": "2026-01-02T03:04:05.000006Z", "stream": "command", "text": "/help"}
+    assert renderer.render(line) == "2026-01-02T03:04:05.000006Z [CMD] /help"
+
+
+def test_renderer_resets_colours_a_line_left_open_on_a_terminal() -> None:
+    line = {"seq": 1, "ts": "t", "stream": "stdout", "text": "\x1b[31mred forever"}
+    assert LineRenderer(colour=True).render(line).endswith("\x1b[0m")
+    assert LineRenderer(colour=False).render(line) == "\x1b[31mred forever"
+
+
+def test_raw_renderer_prints_the_text_exactly() -> None:
+    line = {"seq": 1, "ts": "t", "stream": "stdout", "text": "\x1b]0;x\x07"}
+    assert LineRenderer(raw=True).render(line) == "\x1b]0;x\x07"
+
+
+def test_json_line_is_exact_and_safe_to_print() -> None:
+    text = "a\x1b]0;x\x07 \x9b \u202e ü \"q\""
+    line = {"seq": 3, "ts": "t", "stream": "stderr", "text": text, "extra": 1}
+    encoded = json_line(line)
+    assert json.loads(encoded) == {"seq": 3, "ts": "t", "stream": "stderr", "text": text}
+    assert not any(c in encoded for c in "\x1b\x07\x9b\u202e")
+    assert "ü" in encoded
+
+
+def test_renderer_filters_streams() -> None:
+    renderer = LineRenderer(streams=parse_streams("stderr,system"))
+    lines = [{"seq": i, "ts": "t", "stream": s, "text": s}
+             for i, s in enumerate(["stdout", "stderr", "command", "system"])]
+    assert renderer.render_all(lines) == ["stderr", "system"]
+
+
+@pytest.mark.parametrize("value", ["", "stdout,bogus", ",,"])
+def test_parse_streams_refuses_unknown_names(value: str) -> None:
+    with pytest.raises(ValueError, match="choose from"):
+        parse_streams(value)
+
+
+def test_status_table_and_durations() -> None:
+    status = {"state": "running", "pid": 42, "uptime_s": 3723.5, "exit_code": None,
+              "started_at": "2026-01-01T00:00:00Z", "restarts": 1}
+    table = status_table(status, "http://127.0.0.1:8080")
+    assert "state       running" in table
+    assert "uptime      1h 2m 3s" in table
+    assert "exit code   -" in table
+    assert format_duration(90061) == "1d 1h 1m 1s"
+    assert format_duration(None) == "-"
+
+
+def _lines(*seqs: int) -> list[dict[str, object]]:
+    return [{"seq": s, "ts": "t", "stream": "stdout", "text": str(s)} for s in seqs]
+
+
+def test_resume_drops_lines_already_delivered() -> None:
+    resume = Resume(after=5)
+    fresh, gap = resume.accept(_lines(4, 5, 6, 7))
+    assert [line["seq"] for line in fresh] == [6, 7]
+    assert gap is None
+    assert resume.last_seq == 7
+
+
+def test_resume_reports_an_unannounced_jump_as_a_gap() -> None:
+    resume = Resume(after=5)
+    fresh, gap = resume.accept(_lines(9, 10))
+    assert [line["seq"] for line in fresh] == [9, 10]
+    assert gap == Gap(6, 8) and gap.count == 3
+    assert resume.last_seq == 10
+
+
+def test_resume_gap_frame_counts_only_what_was_not_delivered() -> None:
+    resume = Resume(after=10)
+    assert resume.skip(Gap(5, 9)) is None
+    assert resume.skip(Gap(8, 20)) == Gap(11, 20)
+    assert resume.last_seq == 20
+
+
+def test_resume_after_vsmanager_restart_accepts_numbers_again() -> None:
+    resume = Resume(after=500)
+    resume.restart()
+    fresh, gap = resume.accept(_lines(1, 2))
+    assert [line["seq"] for line in fresh] == [1, 2] and gap is None
+
+
+def test_backoff_doubles_up_to_the_cap_and_resets() -> None:
+    backoff = Backoff(first=1.0, cap=4.0)
+    delays = [backoff.next_delay() for _ in range(5)]
+    assert all(0.8 * c <= d <= c for d, c in zip(delays, [1, 2, 4, 4, 4], strict=True))
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0
+
+
+def test_endpoint_prefers_the_argument_then_the_environment(tmp_path: Path) -> None:
+    env = {"VS_URL": "http://example.test:9/", "VS_API_KEY": "from-env",
+           "XDG_CONFIG_HOME": str(tmp_path)}
+    endpoint = resolve_endpoint(None, None, None, env)
+    assert (endpoint.url, endpoint.key) == ("http://example.test:9", "from-env")
+    assert endpoint.console_ws == "ws://example.test:9/api/v1alpha1/console/ws"
+    assert resolve_endpoint("https://h/vs", "arg", None, env).key == "arg"
+    assert resolve_endpoint("https://h/vs", "k", None, env).console_ws.startswith("wss://h/vs/")
+    assert "from-env" not in repr(endpoint)
+
+
+def test_endpoint_reads_the_key_file_in_the_config_dir(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    key_file = config_dir(env) / "api-key"
+    key_file.parent.mkdir()
+    key_file.write_text("from-file\n")
+    os.chmod(key_file, 0o600)
+    endpoint = resolve_endpoint(None, None, None, env)
+    assert endpoint.key == "from-file" and endpoint.warning is None
+    os.chmod(key_file, 0o644)
+    assert "chmod 600" in (resolve_endpoint(None, None, None, env).warning or "")
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "message"),
+    [
+        pytest.param("ftp://x", "k", "http:// or https://", id="scheme"),
+        pytest.param("http://x?api_key=1", "k", "query", id="query"),
+        pytest.param(None, None, "no API key", id="no-key"),
+        pytest.param(None, "clé", "printable ASCII", id="non-ascii-key"),
+    ],
+)
+def test_endpoint_errors_say_what_to_do(
+    tmp_path: Path, url: str | None, key: str | None, message: str
+) -> None:
+    with pytest.raises(EndpointError, match=message):
+        resolve_endpoint(url, key, None, {"XDG_CONFIG_HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        pytest.param("/ann", ["/announce "], id="command"),
+        pytest.param("/list c", ["clients "], id="sub-command"),
+        pytest.param("/time s", ["set ", "speed ", "stop "], id="several"),
+        pytest.param("/announce hel", [], id="free-text"),
+    ],
+)
+def test_completer_offers_vintage_story_commands(typed: str, offered: list[str]) -> None:
+    completer = CommandCompleter(VS_COMMANDS)
+    found = completer.get_completions(Document(typed), CompleteEvent(completion_requested=True))
+    assert [c.text for c in found] == offered
