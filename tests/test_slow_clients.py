@@ -1,0 +1,100 @@
+"""Slow and stalled clients cost nobody else anything: not other clients, not the game."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import time
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from harness import TIME_SCALE, VsManager, run_vsmanager, script_command
+
+TIMEOUT = 10 * TIME_SCALE
+
+
+def stalled_socket(port: int) -> socket.socket:
+    """A client socket with a tiny receive buffer, so that it fills after a few frames."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
+async def read_healthy(vsm: VsManager, seconds: float) -> tuple[list[int], list[float]]:
+    """Read as a healthy JSON client for a while: the flood counters seen, and latencies."""
+    counters: list[int] = []
+    latencies: list[float] = []
+    async with connect(vsm.ws_url(format="json", history_lines=0), max_size=None,
+                       open_timeout=TIMEOUT) as ws:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            now = time.monotonic_ns()
+            for line in frame.get("lines", []):
+                match = re.match(r"(\d+) (\d+) ", line["text"])
+                if match:
+                    counters.append(int(match[1]))
+                    latencies.append((now - int(match[2])) / 1e9)
+    return counters, latencies
+
+
+async def test_stalled_client_delays_neither_others_nor_the_game_and_is_closed_with_4008() -> None:
+    with run_vsmanager(script_command("flood.py", "2000", "1000"), ws_send_timeout=1,
+                       server_stop_command="") as vsm:
+        vsm.wait_for_state("running")
+        sock = stalled_socket(vsm.port)
+        stalled = await connect(vsm.ws_url(history_lines=0), sock=sock, open_timeout=TIMEOUT,
+                                max_size=None, max_queue=1)
+        try:
+            # The stalled client never reads; meanwhile a healthy one does, for 4 s.
+            counters, latencies = await read_healthy(vsm, 4 * TIME_SCALE)
+            assert counters == list(range(counters[0], counters[0] + len(counters)))
+            assert len(counters) > 2000  # it kept up with the flood
+            latencies.sort()
+            assert latencies[len(latencies) // 2] < 0.5 * TIME_SCALE
+            deadline = time.monotonic() + TIMEOUT
+            while "console_client_too_slow" not in vsm.log_text():
+                assert time.monotonic() < deadline, "the stalled client was never closed"
+                await asyncio.sleep(0.1)
+            # Once it reads again, it finds the frames that were queued, then the close.
+            async with asyncio.timeout(TIMEOUT * 2):
+                try:
+                    while True:
+                        await stalled.recv()
+                except ConnectionClosed:
+                    pass
+            assert stalled.close_code == 4008
+            assert "after=" in (stalled.close_reason or "")
+        finally:
+            await stalled.close()
+        with vsm.client(timeout=30) as client:
+            client.post("/server/stop", params={"wait": 20})
+        summary = vsm.wait_for_line("flood done")["text"]
+    slowest_ms = float(re.search(r"slowest write ([\d.]+) ms", summary)[1])  # type: ignore[index]
+    assert slowest_ms < 1000 * TIME_SCALE  # the game never waited on a client (bench: < 100 ms)
+
+
+async def test_client_that_falls_behind_the_buffer_is_told_how_many_lines_it_missed() -> None:
+    with run_vsmanager(script_command("flood.py", "3000", "1000"), console_buffer_lines=100,
+                       ws_send_timeout=60, server_stop_command="") as vsm:
+        vsm.wait_for_state("running")
+        async with connect(vsm.ws_url(format="json", history_lines=0), max_size=None,
+                           sock=stalled_socket(vsm.port), max_queue=1,
+                           open_timeout=TIMEOUT) as ws:
+            # Stop reading long enough for the socket to fill and the buffer to lap us, but
+            # not so long that vsmanager gives up on us; then read as fast as we can.
+            await asyncio.sleep(5 * TIME_SCALE)
+            seqs: list[int] = []
+            async with asyncio.timeout(TIMEOUT * 3):
+                while (frame := json.loads(await ws.recv()))["type"] != "gap":
+                    seqs += [line["seq"] for line in frame.get("lines", [])]
+            following = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        assert frame["from_seq"] == seqs[-1] + 1
+        assert frame["count"] == frame["to_seq"] - frame["from_seq"] + 1 > 0
+        assert following["type"] == "lines"
+        assert following["lines"][0]["seq"] == frame["to_seq"] + 1
