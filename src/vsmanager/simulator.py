@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -186,9 +187,9 @@ class Simulator:
         self._crash()
         return int(arg) if arg.strip().lstrip("-").isdigit() else self.options.crash_code
 
-    def _answers(self) -> dict[str, object]:
+    def _answers(self) -> dict[str, Callable[[str], None]]:
         return {
-            "/help": lambda arg: [self.say_logged(line) for line in HELP_LINES],
+            "/help": self._help,
             "/stats": self._stats,
             "/list": self._list,
             "/time": lambda arg: self.say("Server time is 14:20, day 3 of May, year 1", "Notification"),
@@ -196,6 +197,10 @@ class Simulator:
             "/autosavenow": lambda arg: self._save("Autosave"),
             "/genbackup": self._backup,
         }
+
+    def _help(self, arg: str) -> None:
+        for line in HELP_LINES:
+            self.say_logged(line)
 
     def _stats(self, arg: str) -> None:
         up = int(time.monotonic() - self.started)
