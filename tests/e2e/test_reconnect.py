@@ -1,0 +1,85 @@
+"""Reconnecting: after a drop the page resumes with after=<last seq>; nothing twice, nothing lost."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from console_page import (
+    buffer_text,
+    hook,
+    open_page,
+    sign_in_admin,
+    wait_connected,
+    wait_for_seq,
+    wait_for_text,
+)
+from harness import TIME_SCALE, run_vsmanager, simulator_command
+from playwright.sync_api import Browser, expect
+from proxy import TcpProxy
+
+pytestmark = pytest.mark.e2e
+
+TICK = re.compile(r"Tick (\d+): ")
+
+
+def last_seq(vsm: object) -> int:
+    value = vsm.history(lines=0)["last_seq"]  # type: ignore[attr-defined]
+    assert isinstance(value, int)
+    return value
+
+
+def test_reconnect_after_server_side_drop_shows_every_line_once(browser: Browser) -> None:
+    with (
+        run_vsmanager(simulator_command("--events-per-second", "200")) as vsm,
+        TcpProxy(vsm.port) as proxy,
+        open_page(browser, proxy.url) as page,
+    ):
+        vsm.wait_for_state("running")
+        sign_in_admin(page)
+        for _ in range(3):
+            wait_for_seq(page, last_seq(vsm) + 50)
+            proxy.cut()
+            # Lines keep coming while the page is away; it must fetch exactly those.
+            expect(page.locator("#connection")).to_contain_text("reconnecting")
+            time.sleep(0.5 * TIME_SCALE)
+            wait_connected(page)
+        wait_for_seq(page, last_seq(vsm) + 50)
+
+        assert hook(page, "connects") == 4
+        assert hook(page, "duplicatesDropped") == 0, "the server resent lines the page had"
+        seqs = hook(page, "keptSeqs")
+        assert seqs == list(range(1, seqs[-1] + 1)), "a line was lost or shown twice"
+        ticks = [int(m.group(1)) for row in buffer_text(page) if (m := TICK.search(row))]
+        assert len(ticks) > 400
+        assert ticks == list(range(1, len(ticks) + 1)), "a line was lost or shown twice on screen"
+
+
+def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None:
+    with (
+        run_vsmanager(simulator_command("--events-per-second", "500"), console_buffer_lines=100) as vsm,
+        TcpProxy(vsm.port) as proxy,
+        open_page(browser, proxy.url) as page,
+    ):
+        vsm.wait_for_state("running")
+        sign_in_admin(page)
+        away_from = hook(page, "lastSeq")
+        proxy.refuse()
+        # Away long enough for more than the whole buffer (100 lines) to go by.
+        deadline = time.monotonic() + 20 * TIME_SCALE
+        while last_seq(vsm) < away_from + 400 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proxy.allow()
+        page.click("#reconnect-now")
+        wait_connected(page)
+        wait_for_text(page, "lines skipped")
+        rows = buffer_text(page)
+        gap = next(row for row in rows if "lines skipped" in row)
+        skipped = int(re.search(r"— ([\d,]+) lines? skipped —", gap).group(1).replace(",", ""))  # type: ignore[union-attr]
+        assert skipped >= 200
+        # Up to the marker, and after it, the lines follow on without a hole of their own.
+        seqs = hook(page, "keptSeqs")
+        assert len(set(seqs)) == len(seqs)
+        holes = [(a, b) for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1]
+        assert len(holes) == 1 and holes[0][1] - holes[0][0] - 1 == skipped
