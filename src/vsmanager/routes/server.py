@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import structlog
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
 
 from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, client_address
 from vsmanager.supervisor import Supervisor
-
-import structlog
 
 log = structlog.get_logger("vsmanager.api")
 router = APIRouter(prefix="/server", tags=["server"])
