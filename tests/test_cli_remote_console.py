@@ -1,0 +1,409 @@
+"""``vsmanager console`` against a real vsmanager: tail, follow, JSON, resume, safe output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import (
+    ADMIN_KEY,
+    MONITOR_KEY,
+    TIME_SCALE,
+    VsManager,
+    free_port,
+    python_command,
+    run_vsmanager,
+    simulator_command,
+)
+from vsmanager.cli import main
+
+TIMEOUT = 15.0 * TIME_SCALE
+
+
+class Cli:
+    """Runs ``vsmanager.cli.main`` in this process with the URL and key in the environment."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                 tmp_path: Path) -> None:
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+        for name in ("VS_URL", "VS_API_KEY", "VS_API_KEY_FILE"):
+            monkeypatch.delenv(name, raising=False)
+
+    def __call__(self, url: str, *args: str, key: str | None = ADMIN_KEY
+                 ) -> tuple[int, str, str]:
+        self.monkeypatch.setenv("VS_URL", url)
+        if key is None:
+            self.monkeypatch.delenv("VS_API_KEY", raising=False)
+        else:
+            self.monkeypatch.setenv("VS_API_KEY", key)
+        self.capsys.readouterr()
+        code = main(list(args))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> Cli:
+    return Cli(capsys, monkeypatch, tmp_path)
+
+
+def json_lines(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def seqs(lines: list[dict[str, object]]) -> list[int]:
+    return [int(line["seq"]) for line in lines]  # type: ignore[call-overload]
+
+
+class Follower:
+    """``python -m vsmanager console --follow`` as a child, its stdout and stderr collected."""
+
+    def __init__(self, url: str, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
+        env.update(VS_URL=url, VS_API_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vsmanager", "console", "--follow", *args],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.process.stdout, self.out), daemon=True),
+            threading.Thread(target=self._read, args=(self.process.stderr, self.err), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, pipe: object, into: list[str]) -> None:
+        for line in pipe:  # type: ignore[attr-defined]
+            with self._changed:
+                into.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_until(self, what: str, condition: Callable[[], bool],
+                   timeout: float = TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    raise AssertionError(
+                        f"follower never got {what}; exit {self.process.poll()}; "
+                        f"stderr {self.err[-10:]}; stdout {self.out[-5:]}"
+                    )
+                self._changed.wait(min(remaining, 0.1))
+
+    def notices(self, word: str) -> int:
+        return sum(word in line for line in self.err)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        for reader in self._readers:
+            reader.join(5)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@contextlib.contextmanager
+def follower(url: str, *args: str) -> Iterator[Follower]:
+    child = Follower(url, *args)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+class CuttableProxy:
+    """A loopback TCP relay whose connections the test can cut, and whose upstream it can
+    change: a network failure, or vsmanager replaced, as the client sees them."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@contextlib.contextmanager
+def cuttable_proxy(upstream_port: int) -> Iterator[CuttableProxy]:
+    proxy = CuttableProxy(upstream_port)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def test_tail_prints_the_newest_lines_as_plain_text(vsm: VsManager, cli: Cli) -> None:
+    code, out, err = cli(vsm.url, "console", "--tail", "3")
+    assert code == 0
+    printed = out.splitlines()
+    assert len(printed) == 3
+    texts = [line["text"] for line in vsm.history(lines=10_000)["lines"]]  # type: ignore[attr-defined]
+    start = texts.index(printed[0])
+    assert texts[start:start + 3] == printed
+    assert "vsmanager:" not in out and "\x1b" not in out
+
+
+def test_json_output_parses_line_by_line_with_consecutive_seqs(vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(vsm.url, "console", "--tail", "5", "--json")
+    assert code == 0
+    lines = json_lines(out)
+    assert len(lines) == 5
+    assert seqs(lines) == list(range(seqs(lines)[0], seqs(lines)[0] + 5))
+    held = vsm.history(after=seqs(lines)[0] - 1, limit=5)["lines"]
+    assert lines == held
+
+
+def test_tail_all_prints_everything_held(vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(vsm.url, "console", "--tail", "all", "--json")
+    assert code == 0
+    lines = json_lines(out)
+    assert seqs(lines)[0] == vsm.history(lines=0)["first_seq"] == 1
+    assert seqs(lines) == list(range(1, len(lines) + 1))
+    assert any("Dedicated Server now running" in str(line["text"]) for line in lines)
+
+
+def test_after_prints_exactly_the_lines_after_seq(vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(vsm.url, "console", "--after", "5", "--json")
+    assert code == 0
+    lines = json_lines(out)
+    assert seqs(lines)[0] == 6
+    assert seqs(lines) == list(range(6, 6 + len(lines)))
+
+
+def test_streams_and_timestamps(vsm: VsManager, cli: Cli) -> None:
+    with vsm.client() as client:
+        client.post("/console/command", json={"command": "/stats"}).raise_for_status()
+    vsm.wait_for_line("Uptime")
+    code, out, _ = cli(vsm.url, "console", "--tail", "1", "--streams", "command", "--timestamps")
+    assert code == 0
+    stamp, _, text = out.strip().partition(" ")
+    assert text == "[CMD] /stats"
+    assert stamp.endswith("Z") and "T" in stamp
+
+
+# -- following ----------------------------------------------------------------------------
+
+
+def test_follow_prints_new_lines_live_and_notices_on_stderr(vsm: VsManager) -> None:
+    with follower(vsm.url, "--tail", "2") as child:
+        child.wait_until("the connected notice", lambda: child.notices("connected") == 1)
+        child.wait_until("two lines of history", lambda: len(child.out) >= 2)
+        with vsm.client() as client:
+            client.post("/console/command", json={"command": "/announce hello"})
+        child.wait_until("the answer", lambda: any("Server: hello" in s for s in child.out))
+        assert "[CMD] /announce hello" in child.out
+        assert not any(line.startswith("vsmanager:") for line in child.out)
+
+
+def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> None:
+    with run_vsmanager(simulator_command("--events-per-second", "50")) as vsm, \
+            cuttable_proxy(vsm.port) as proxy, \
+            follower(proxy.url, "--tail", "0", "--json") as child:
+        vsm.wait_for_state("running")
+        for cut in range(1, 3):
+            child.wait_until(f"connection {cut}", lambda c=cut: child.notices("connected") == c)
+            count = len(child.out)
+            child.wait_until("20 more lines", lambda n=count: len(child.out) >= n + 20)
+            proxy.cut()
+        child.wait_until("reconnected twice", lambda: child.notices("connected") == 3)
+        count = len(child.out)
+        child.wait_until("20 more lines", lambda: len(child.out) >= count + 20)
+        child.stop()
+
+        assert child.notices("reconnecting") == 2
+        assert child.notices("gap") == 0
+        lines = json_lines("\n".join(child.out))
+        first = seqs(lines)[0]
+        assert seqs(lines) == list(range(first, first + len(lines)))
+        held = vsm.history(after=first - 1, limit=len(lines))["lines"]
+        assert lines == held
+
+
+def test_follow_starts_over_when_vsmanager_was_replaced() -> None:
+    with run_vsmanager(simulator_command("--events-per-second", "50")) as first, \
+            cuttable_proxy(first.port) as proxy, \
+            follower(proxy.url, "--tail", "0", "--json") as child:
+        child.wait_until("80 lines", lambda: len(child.out) >= 80)
+        with run_vsmanager() as second:
+            second.wait_for_state("running")
+            proxy.upstream_port = second.port
+            proxy.cut()
+            child.wait_until("the restart notice", lambda: child.notices("restarted") == 1)
+            child.wait_until(
+                "the new server's ready line",
+                lambda: any("Dedicated Server now running" in line for line in child.out[80:]),
+            )
+            held = second.history(lines=10_000)["lines"]
+        child.stop()
+        lines = json_lines("\n".join(child.out))
+        restart_at = next(i for i, line in enumerate(lines) if line["seq"] == 1)
+        before, after = seqs(lines[:restart_at]), lines[restart_at:]
+        assert before == list(range(before[0], before[0] + len(before)))
+        assert after == held[:len(after)]  # type: ignore[index]
+
+
+# -- safety -------------------------------------------------------------------------------
+
+HOSTILE_LINE = (
+    "title \x1b]0;pwned\x07 clear \x1b[2J\x1b[H \x1b[31mred\x1b[0m back\x08\x08 "
+    "csi \x9b31m bidi \u202egnp.exe"
+)
+HOSTILE_SERVER = (
+    "import sys\n"
+    f"sys.stdout.write({HOSTILE_LINE!r} + '\\n')\n"
+    "sys.stdout.flush()\n"
+    "for line in sys.stdin:\n"
+    "    if line.strip() == '/stop':\n"
+    "        break\n"
+)
+
+
+@pytest.fixture
+def hostile() -> Iterator[VsManager]:
+    with run_vsmanager(python_command("-c", HOSTILE_SERVER), server_ready_pattern="") as vsm:
+        vsm.wait_for_line("pwned")
+        yield vsm
+
+
+def test_hostile_control_characters_are_escaped(hostile: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(hostile.url, "console", "--tail", "all", "--streams", "stdout")
+    assert code == 0
+    assert out == (
+        "title \\x1b]0;pwned\\x07 clear \\x1b[2J\\x1b[H \x1b[31mred\x1b[0m back\\x08\\x08 "
+        "csi \\x9b31m bidi \\u202egnp.exe\n"
+    )
+
+
+def test_raw_and_json_keep_the_exact_text(hostile: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(hostile.url, "console", "--tail", "all", "--streams", "stdout", "--raw")
+    assert (code, out) == (0, HOSTILE_LINE + "\n")
+    code, out, _ = cli(hostile.url, "console", "--tail", "all", "--streams", "stdout", "--json")
+    assert code == 0
+    assert json_lines(out)[0]["text"] == HOSTILE_LINE
+    assert not any(c in out for c in "\x1b\x07\x08\x9b\u202e")
+
+
+# -- exit codes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [pytest.param("not-the-key-0123456789", "refused", id="unknown-key"),
+     pytest.param(MONITOR_KEY, "admin", id="monitor-key")],
+)
+def test_refused_key_exits_3(vsm: VsManager, cli: Cli, key: str, words: str) -> None:
+    for follow in ("--no-follow", "--follow"):
+        code, out, err = cli(vsm.url, "console", follow, key=key)
+        assert (code, out) == (3, "")
+        assert words in err and key not in err
+
+
+def test_unreachable_exits_4_after_retries(cli: Cli) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    code, out, err = cli(url, "console", "--no-follow")
+    assert (code, out) == (4, "")
+    assert "cannot reach vsmanager" in err
+    assert time.monotonic() - started >= 1.0  # it did retry, with backoff
+    code, _, err = cli(url, "console", "--follow", "--retries", "1")
+    assert code == 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["console", "--tail", "ten"], id="bad-tail"),
+        pytest.param(["console", "--after", "-1"], id="negative-after"),
+        pytest.param(["console", "--tail", "3", "--after", "2"], id="tail-and-after"),
+        pytest.param(["console", "--streams", "stdout,bogus"], id="bad-stream"),
+        pytest.param(["console", "--json", "--raw"], id="json-and-raw"),
+    ],
+)
+def test_usage_errors_exit_2(cli: Cli, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli("http://127.0.0.1:9", *args)
+    assert exited.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "message"),
+    [
+        pytest.param(["console"], None, "no API key", id="no-key"),
+        pytest.param(["console", "--url", "ftp://x"], ADMIN_KEY, "http://", id="bad-url"),
+        pytest.param(["console", "-i", "--json"], ADMIN_KEY, "--interactive", id="i-json"),
+    ],
+)
+def test_usage_errors_found_after_parsing_exit_2(
+    cli: Cli, args: list[str], key: str | None, message: str
+) -> None:
+    code, out, err = cli("http://127.0.0.1:9", *args, key=key)
+    assert (code, out) == (2, "")
+    assert message in err
