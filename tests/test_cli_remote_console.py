@@ -202,7 +202,7 @@ def cuttable_proxy(upstream_port: int) -> Iterator[CuttableProxy]:
 
 def test_tail_prints_the_newest_lines_as_plain_text(vsm: VsManager, cli: Cli) -> None:
     code, out, err = cli(vsm.url, "console", "--tail", "3")
-    assert code == 0
+    assert (code, err) == (0, "")
     printed = out.splitlines()
     assert len(printed) == 3
     texts = [line["text"] for line in vsm.history(lines=10_000)["lines"]]  # type: ignore[attr-defined]
