@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness import ADMIN_KEY, TIME_SCALE
 from playwright.sync_api import Browser, Page
@@ -21,9 +21,18 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @contextlib.contextmanager
-def open_page(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
+def open_page(
+    browser: Browser,
+    url: str,
+    viewport: dict[str, int] = DESKTOP,
+    color_scheme: Literal["dark", "light"] = "dark",
+) -> Iterator[Page]:
     """A fresh browser context (its own storage, like a new browser profile) on ``url``."""
-    context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
+    context = browser.new_context(
+        viewport=viewport,  # type: ignore[arg-type]
+        color_scheme=color_scheme,
+        accept_downloads=True,
+    )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []

@@ -1,0 +1,66 @@
+"""Layouts: the phone size has no horizontal overflow; screenshots for the docs."""
+
+from __future__ import annotations
+
+import pytest
+from console_page import (
+    DESKTOP,
+    PHONE,
+    open_page,
+    screenshot,
+    send_command,
+    sign_in_admin,
+    wait_for_text,
+)
+from harness import VsManager
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.e2e
+
+# Every visible control must lie inside the viewport, not only the document's scroll width.
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const outside = [...document.querySelectorAll("button, input, select, .xterm-screen")]
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => [el.id || el.className || el.tagName, el.getBoundingClientRect()])
+    .filter(([, r]) => r.left < 0 || r.right > width + 0.5)
+    .map(([name, r]) => `${name}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+  return { scrollWidth: document.documentElement.scrollWidth, innerWidth: width, outside };
+}"""
+
+
+def assert_no_horizontal_overflow(page: Page) -> None:
+    layout = page.evaluate(OVERFLOW)
+    assert layout["scrollWidth"] <= layout["innerWidth"], layout
+    assert layout["outside"] == [], layout
+
+
+def test_phone_layout_has_no_horizontal_overflow(browser: Browser, shared_vsm: VsManager) -> None:
+    with open_page(browser, shared_vsm.url, viewport=PHONE) as page:
+        assert_no_horizontal_overflow(page)  # the sign-in form
+        sign_in_admin(page)
+        send_command(page, "/help")
+        wait_for_text(page, "Available commands:")
+        assert_no_horizontal_overflow(page)
+        # The terminal, the command bar and the buttons all fit and stay usable.
+        for selector in ("#command-input", "#command-send", "#server-stop", "#tool-download"):
+            expect(page.locator(selector)).to_be_in_viewport()
+        terminal = page.locator("#terminal").bounding_box()
+        assert terminal is not None and terminal["height"] > 844 / 2
+        screenshot(page, "screenshot-phone.png")
+        page.keyboard.press("Control+f")
+        expect(page.locator("#searchbar")).to_be_visible()
+        assert_no_horizontal_overflow(page)
+
+
+def test_desktop_screenshot(browser: Browser, shared_vsm: VsManager) -> None:
+    with open_page(browser, shared_vsm.url, viewport=DESKTOP) as page:
+        sign_in_admin(page)
+        send_command(page, "/help")
+        wait_for_text(page, "Available commands:")
+        send_command(page, "/stats")
+        wait_for_text(page, "Players online")
+        page.fill("#command-input", "/list c")
+        page.press("#command-input", "Tab")
+        assert_no_horizontal_overflow(page)
+        screenshot(page, "screenshot-desktop.png")
