@@ -249,3 +249,18 @@ def test_serving_with_key_and_command_returns_the_settings() -> None:
     settings = load_settings(api_key_admin=ADMIN_KEY, server_command="dotnet Server.dll")
     assert settings.require_serving() is settings
     assert isinstance(settings, Settings)
+
+
+def test_empty_monitor_key_means_no_monitor_key(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("VS_API_KEY_MONITOR", "")
+    assert load_settings().api_key_monitor is None
+
+
+def test_stop_command_with_a_newline_is_refused_by_name() -> None:
+    message = refused(VS_SERVER_STOP_COMMAND="/save\n/stop")
+    assert "VS_SERVER_STOP_COMMAND" in message
+
+
+def test_empty_stop_command_is_allowed(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("VS_SERVER_STOP_COMMAND", "")
+    assert load_settings().server_stop_command == ""

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     server_ready_pattern: str = VINTAGE_STORY_READY_PATTERN
 
     # The console buffer.
-    console_buffer_lines: int = Field(10_000, ge=10, le=10_000_000)
+    console_buffer_lines: int = Field(10_000, ge=10, le=1_000_000)
     console_buffer_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024, le=4 * 1024**3)
     console_history_lines: int = Field(100, ge=0, le=10_000_000)
     console_max_line_bytes: int = Field(16 * 1024, ge=64, le=1024 * 1024)
@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     # Console commands.
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
+
+    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # VS_API_KEY_MONITOR= in an env file means "no monitor key", not "a short key".
+        return None if value == "" else value
+
+    @field_validator("server_stop_command")
+    @classmethod
+    def _stop_command_is_one_line(cls, command: str) -> str:
+        if command and any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in command):
+            raise ValueError("must be a single line without control characters, e.g. /stop")
+        return command
 
     @field_validator("api_key_admin", "api_key_monitor")
     @classmethod
