@@ -132,3 +132,30 @@ def test_timestamps_toggle_redraws_every_line(page: Page) -> None:
     page.click("#tool-timestamps")
     rows = buffer_text(page)
     assert not any(re.match(r"\d\d:\d\d:\d\d ", row) for row in rows), rows[:3]
+
+
+def test_scrolling_up_stops_following_until_jump_to_latest(page: Page) -> None:
+    page.wait_for_function("window.__vsmTest.bufferText().length > 80")
+    jump = page.locator("#jump-latest")
+    expect(jump).to_be_hidden()
+    page.locator("#terminal").hover()
+    page.mouse.wheel(0, -2000)
+    expect(jump).to_be_visible()
+    # New lines keep arriving, yet the view stays where the reader put it.
+    top = page.evaluate("document.querySelector('#terminal .xterm-rows').innerText")
+    page.wait_for_timeout(1500)
+    assert page.evaluate("document.querySelector('#terminal .xterm-rows').innerText") == top
+    jump.click()
+    expect(jump).to_be_hidden()
+
+
+def test_copy_puts_the_selection_on_the_clipboard(page: Page) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    wait_for_text(page, "Dedicated Server now running")
+    page.locator("#terminal").click()
+    page.keyboard.press("Control+f")
+    page.keyboard.type("Dedicated Server now running")
+    expect(page.locator("#search-count")).to_have_text("1 of 1")  # the match is selected
+    page.click("#tool-copy")
+    expect(page.locator("#tool-message")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == "Dedicated Server now running"

@@ -12,7 +12,7 @@ from console_page import (
     sign_in_admin,
     wait_for_text,
 )
-from harness import VsManager
+from harness import VsManager, run_vsmanager
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -53,8 +53,9 @@ def test_phone_layout_has_no_horizontal_overflow(browser: Browser, shared_vsm: V
         assert_no_horizontal_overflow(page)
 
 
-def test_desktop_screenshot(browser: Browser, shared_vsm: VsManager) -> None:
-    with open_page(browser, shared_vsm.url, viewport=DESKTOP) as page:
+def test_desktop_layout_and_screenshot(browser: Browser) -> None:
+    with run_vsmanager() as vsm, open_page(browser, vsm.url, viewport=DESKTOP) as page:
+        vsm.wait_for_state("running")
         sign_in_admin(page)
         send_command(page, "/help")
         wait_for_text(page, "Available commands:")

@@ -20,7 +20,8 @@ interface CompletionCycle {
 
 export class CommandBar {
   private cycle: CompletionCycle | null = null;
-  private sending = false;
+  // Commands go out one after another, in the order typed, without blocking the next one.
+  private queue: Promise<void> = Promise.resolve();
   private unavailable: string | null = "Not connected yet.";
 
   constructor(
@@ -54,7 +55,7 @@ export class CommandBar {
   private render(): void {
     const disabled = this.unavailable !== null;
     this.el.input.disabled = disabled;
-    this.el.button.disabled = disabled || this.sending;
+    this.el.button.disabled = disabled;
     this.el.input.placeholder = disabled ? (this.unavailable ?? "") : "Type a command, e.g. /help";
     if (disabled) this.showHint(this.unavailable ?? "", "info");
     else if (this.el.hint.dataset["tone"] === "info") this.showHint("", "info");
@@ -68,7 +69,7 @@ export class CommandBar {
 
   private async submit(): Promise<void> {
     const command = this.el.input.value.trim();
-    if (command === "" || this.unavailable !== null || this.sending) return;
+    if (command === "" || this.unavailable !== null) return;
     if (command.split(/\s/, 1)[0]?.toLowerCase() === "/stop") {
       const confirmed = await confirmAction({
         title: "Stop the game server?",
@@ -80,19 +81,20 @@ export class CommandBar {
     this.history.add(command);
     this.el.input.value = "";
     this.cycle = null;
-    this.sending = true;
-    this.render();
+    this.showHint("", "info");
+    this.el.input.focus();
+    this.queue = this.queue.then(() => this.deliver(command));
+    await this.queue;
+  }
+
+  private async deliver(command: string): Promise<void> {
     try {
       await this.send(command);
-      this.showHint("", "info");
+      if (this.el.hint.dataset["tone"] === "error") this.showHint("", "info");
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.showHint(`Refused: ${reason}`, "error");
       this.onRefused(command, reason);
-    } finally {
-      this.sending = false;
-      this.render();
-      this.el.input.focus();
     }
   }
 
