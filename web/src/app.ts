@@ -127,6 +127,8 @@ export function startAdmin(key: string, page: Page): void {
   });
   view.term.attachCustomKeyEventHandler((event) => {
     if (event.type !== "keydown") return true;
+    // The terminal is read-only: let Tab move the focus on, so keyboard users are not trapped.
+    if (event.key === "Tab") return false;
     const ctrl = event.ctrlKey || event.metaKey;
     if (ctrl && event.key.toLowerCase() === "c" && view.term.hasSelection()) {
       void toolbar.copy();

@@ -59,6 +59,9 @@ export class CommandBar {
     this.el.input.placeholder = disabled ? (this.unavailable ?? "") : "Type a command, e.g. /help";
     if (disabled) this.showHint(this.unavailable ?? "", "info");
     else if (this.el.hint.dataset["tone"] === "info") this.showHint("", "info");
+    // A disabled input drops the focus; give it back when nothing else has claimed it.
+    const active = document.activeElement;
+    if (!disabled && (active === null || active === document.body)) this.el.input.focus();
   }
 
   private showHint(text: string, tone: "info" | "error"): void {
