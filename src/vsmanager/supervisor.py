@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,6 +26,8 @@ READ_CHUNK_BYTES = 64 * 1024
 # before capture gives up on them.
 PIPE_DRAIN_TIMEOUT_S = 5.0
 EXIT_POLL_S = 0.05
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class ServerState(StrEnum):
@@ -185,6 +189,7 @@ class Supervisor:
                 cwd=self.settings.server_workdir,
                 env=self._child_environment(),
                 start_new_session=True,  # its own process group, so we can end all of it
+                preexec_fn=_ask_for_sigterm_when_orphaned,
             )
         except OSError as exc:
             self.feed.publish("system", f"server failed to start: {exc.strerror or exc}")
@@ -345,3 +350,10 @@ class Supervisor:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("supervisor_task_failed", task=task.get_name(), exc_info=task.exception())
+
+
+def _ask_for_sigterm_when_orphaned() -> None:
+    """In the child, before exec: if vsmanager dies without stopping it (SIGKILL, OOM), the
+    kernel sends the game SIGTERM, which a Vintage Story server answers by saving and exiting."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

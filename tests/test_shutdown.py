@@ -1,0 +1,48 @@
+"""vsmanager's own end: the game is stopped the graceful way, or at worst told to stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from harness import TIME_SCALE, run_vsmanager, simulator_command
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout * TIME_SCALE
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_stopping_vsmanager_stops_the_game_gracefully(sig: signal.Signals) -> None:
+    with run_vsmanager() as vsm:
+        game = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
+        os.kill(vsm.process.pid, sig)
+        vsm.process.wait(30 * TIME_SCALE)
+        log = vsm.log_text()
+    # uvicorn re-raises the signal once it has shut down cleanly, as a well-behaved service does.
+    assert vsm.process.returncode in (0, -sig, 128 + sig)
+    assert wait_gone(game, 5)
+    # The game saved and exited 0 on its stop command: no signal was needed.
+    assert "server_exited" in log and "exit_code=0 requested=True" in log
+    assert "SIGTERM" not in log.split("server_exited")[0].split("Shutting down")[-1]
+
+
+def test_a_killed_vsmanager_leaves_no_game_running() -> None:
+    with run_vsmanager(simulator_command("--save-seconds", "0")) as vsm:
+        game = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
+        os.kill(vsm.process.pid, signal.SIGKILL)
+        vsm.process.wait(10 * TIME_SCALE)
+        # The kernel tells the orphaned game SIGTERM; the simulator saves and exits.
+        assert wait_gone(game, 10)
