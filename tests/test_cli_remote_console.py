@@ -254,7 +254,7 @@ def test_streams_and_timestamps(vsm: VsManager, cli: Cli) -> None:
 
 def test_follow_prints_new_lines_live_and_notices_on_stderr(vsm: VsManager) -> None:
     with follower(vsm.url, "--tail", "2") as child:
-        child.wait_until("the connected notice", lambda: child.notices("connected") == 1)
+        child.wait_until("the connected notice", lambda: child.notices("connected to") == 1)
         child.wait_until("two lines of history", lambda: len(child.out) >= 2)
         with vsm.client() as client:
             client.post("/console/command", json={"command": "/announce hello"})
@@ -269,11 +269,11 @@ def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> Non
             follower(proxy.url, "--tail", "0", "--json") as child:
         vsm.wait_for_state("running")
         for cut in range(1, 3):
-            child.wait_until(f"connection {cut}", lambda c=cut: child.notices("connected") == c)
+            child.wait_until(f"connection {cut}", lambda c=cut: child.notices("connected to") == c)
             count = len(child.out)
             child.wait_until("20 more lines", lambda n=count: len(child.out) >= n + 20)
             proxy.cut()
-        child.wait_until("reconnected twice", lambda: child.notices("connected") == 3)
+        child.wait_until("reconnected twice", lambda: child.notices("connected to") == 3)
         count = len(child.out)
         child.wait_until("20 more lines", lambda: len(child.out) >= count + 20)
         child.stop()

@@ -132,6 +132,9 @@ class _Quiet:
     def __init__(self, printer: Printer) -> None:
         self.printer = printer
 
+    def on_connected(self, url: str, after: int) -> None:
+        pass
+
     def on_lines(self, lines: list[Any]) -> None:
         self.printer.on_lines(lines)
 

@@ -44,6 +44,10 @@ class Printer:
     def err(self) -> TextIO:
         return self._err or sys.stderr
 
+    def on_connected(self, url: str, after: int) -> None:
+        self._state = None  # say the state again: it may have changed while away
+        self.on_notice(f"connected to {url} (lines after seq {after})")
+
     def on_lines(self, lines: list[Line]) -> None:
         rendered = self.renderer.render_all(lines)
         if rendered:

@@ -72,6 +72,7 @@ class Resume:
 
 
 class Listener(Protocol):
+    def on_connected(self, url: str, after: int) -> None: ...
     def on_lines(self, lines: list[Line]) -> None: ...
     def on_gap(self, gap: Gap) -> None: ...
     def on_status(self, status: Mapping[str, Any]) -> None: ...
@@ -163,10 +164,7 @@ class ConsoleWatcher:
                     self._connected.set()
                     self.connections += 1
                     backoff.reset()
-                    self.listener.on_notice(
-                        f"connected to {self.endpoint.url} (lines after seq "
-                        f"{self.resume.last_seq})"
-                    )
+                    self.listener.on_connected(self.endpoint.url, self.resume.last_seq)
                 self._handle(message)
         except ConnectionClosed:
             pass
