@@ -8,6 +8,8 @@ import time
 
 import psutil
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from harness import TIME_SCALE, run_vsmanager, simulator_command
 
@@ -25,18 +27,27 @@ def wait_gone(pid: int, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
-def test_stopping_vsmanager_stops_the_game_gracefully(sig: signal.Signals) -> None:
+def test_stopping_vsmanager_stops_the_game_gracefully_while_watchers_watch(
+    sig: signal.Signals,
+) -> None:
     with run_vsmanager() as vsm:
         game = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
-        os.kill(vsm.process.pid, sig)
+        with connect(vsm.ws_url(history_lines=0), open_timeout=10) as ws:
+            os.kill(vsm.process.pid, sig)
+            seen: list[str] = []
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    seen.append(str(ws.recv(timeout=30 * TIME_SCALE)))
         vsm.process.wait(30 * TIME_SCALE)
-        log = vsm.log_text()
     # uvicorn re-raises the signal once it has shut down cleanly, as a well-behaved service does.
     assert vsm.process.returncode in (0, -sig, 128 + sig)
     assert wait_gone(game, 5)
-    # The game saved and exited 0 on its stop command: no signal was needed.
-    assert "server_exited" in log and "exit_code=0 requested=True" in log
-    assert "SIGTERM" not in log.split("server_exited")[0].split("Shutting down")[-1]
+    # The game was asked with its own stop command, and the watcher saw its last words.
+    assert "[CMD] /stop" in seen
+    assert any("Stop reason: by console" in line for line in seen)
+    assert any("Stopped the server!" in line for line in seen)
+    assert seen[-1] == "server exited with code 0"
+    assert ws.close_code == 1012
 
 
 def test_a_killed_vsmanager_leaves_no_game_running() -> None:

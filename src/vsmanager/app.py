@@ -50,7 +50,6 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.ready = False
-            feed.publish("system", "vsmanager is shutting down")
             await supervisor.shutdown()
 
     app = FastAPI(

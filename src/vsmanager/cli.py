@@ -117,24 +117,6 @@ def _url_host(host: str) -> str:
 
 
 def _run_server(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from vsmanager.serving import serve  # the server's imports are not the client's business
 
-    from vsmanager.app import create_app
-    from vsmanager.logs import configure_logging
-
-    log_config = configure_logging(args.log_level, settings.secret_values())
-    config = uvicorn.Config(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_config=log_config,
-        ws_max_size=settings.ws_max_message_bytes,
-        ws_per_message_deflate=settings.ws_compression,
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=settings.ws_ping_interval,
-        timeout_graceful_shutdown=5,
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
-    server.run()
-    return 0 if server.started else 1
+    return serve(settings, args.host, args.port, args.log_level)
