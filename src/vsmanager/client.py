@@ -65,9 +65,17 @@ class Backoff:
 class ApiClient:
     """Async HTTP client for one vsmanager; use as ``async with ApiClient(endpoint)``."""
 
-    def __init__(self, endpoint: Endpoint, *, retries: int = 3, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        retries: int | None = 3,
+        timeout: float = 10.0,
+        on_retry: Callable[[Unreachable, float], None] | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.retries = retries
+        self.on_retry = on_retry
         self._http = httpx.AsyncClient(
             base_url=endpoint.api,
             headers={"X-API-Key": endpoint.key, "User-Agent": f"vsmanager/{__version__}"},
@@ -99,7 +107,7 @@ class ApiClient:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await retrying(
-            lambda: self._send(method, path, **kwargs), self.retries, Backoff()
+            lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry
         )
         return check(response)
 

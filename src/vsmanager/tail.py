@@ -112,8 +112,10 @@ async def find_start(api: ApiClient, options: TailOptions,
 
 
 async def run_tail(endpoint: Endpoint, options: TailOptions, printer: Printer) -> int:
-    async with ApiClient(endpoint, retries=3 if options.retries is None else options.retries
-                         ) as api:
+    def retrying(exc: Exception, delay: float) -> None:
+        printer.on_notice(f"{exc}; retrying in {delay:.1f} s")
+
+    async with ApiClient(endpoint, retries=options.retries, on_retry=retrying) as api:
         # One HTTP request first: it checks the key, and pins the starting seq, so that
         # even --tail 0 then resumes exactly after a reconnect.
         after, newest = await find_start(api, options, printer.renderer)

@@ -49,7 +49,9 @@ async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
     from vsmanager.interactive import PromptPrinter, run_interactive
 
     printer = PromptPrinter(renderer_for(args))
-    async with ApiClient(endpoint, retries=3) as api:
+    async with ApiClient(endpoint, retries=options.retries,
+                         on_retry=lambda exc, delay: printer.on_notice(
+                             f"{exc}; retrying in {delay:.1f} s")) as api:
         after, _ = await find_start(api, options, printer.renderer)
     return await run_interactive(endpoint, printer, after)
 
