@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from harness import ADMIN_KEY, TIME_SCALE
 from playwright.sync_api import Browser, Page
+
+from harness import ADMIN_KEY, TIME_SCALE
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -52,6 +52,11 @@ class TcpProxy:
             _close(sock)
         self.cuts += 1
 
+    def retarget(self, port: int) -> None:
+        """Send new connections to another server (a restarted vsmanager) and drop the old ones."""
+        self.target_port = port
+        self.cut()
+
     def refuse(self) -> None:
         """Drop every connection, and each new one as soon as it is made, until allow()."""
         self._accepting.clear()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from console_page import open_page, sign_in_admin, wait_for_text
-from harness import VsManager
 from playwright.sync_api import Browser, expect
+
+from harness import VsManager
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,9 @@ from console_page import (
     wait_for_seq,
     wait_for_text,
 )
-from harness import VsManager, run_vsmanager, simulator_command
 from playwright.sync_api import Browser, Page, expect
+
+from harness import VsManager, run_vsmanager, simulator_command
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,9 @@ from console_page import (
     sign_in_admin,
     wait_for_text,
 )
-from harness import VsManager, run_vsmanager
 from playwright.sync_api import Browser, Page, expect
+
+from harness import VsManager, run_vsmanager
 
 pytestmark = pytest.mark.e2e
 

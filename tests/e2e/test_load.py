@@ -13,8 +13,9 @@ import time
 
 import pytest
 from console_page import ARTIFACTS, hook, open_page, sign_in_admin, wait_for_text
-from harness import TIME_SCALE, run_vsmanager, simulator_command
 from playwright.sync_api import Browser
+
+from harness import TIME_SCALE, run_vsmanager, simulator_command
 
 pytestmark = pytest.mark.e2e
 

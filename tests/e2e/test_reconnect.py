@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -15,9 +16,10 @@ from console_page import (
     wait_for_seq,
     wait_for_text,
 )
-from harness import TIME_SCALE, run_vsmanager, simulator_command
 from playwright.sync_api import Browser, expect
 from proxy import TcpProxy
+
+from harness import TIME_SCALE, run_vsmanager, simulator_command
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +68,15 @@ def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None
         sign_in_admin(page)
         away_from = hook(page, "lastSeq")
         proxy.refuse()
+        expect(page.locator("#connection")).to_contain_text("reconnecting in")
+        expect(page.locator("#reconnect-now")).to_be_visible()
         # Away long enough for more than the whole buffer (100 lines) to go by.
         deadline = time.monotonic() + 20 * TIME_SCALE
         while last_seq(vsm) < away_from + 400 and time.monotonic() < deadline:
             time.sleep(0.05)
         proxy.allow()
-        page.click("#reconnect-now")
+        # Skip the backoff wait if the page is in one (it may already be reconnecting).
+        page.evaluate("document.getElementById('reconnect-now').click()")
         wait_connected(page)
         wait_for_text(page, "lines skipped")
         rows = buffer_text(page)
@@ -81,5 +86,31 @@ def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None
         # Up to the marker, and after it, the lines follow on without a hole of their own.
         seqs = hook(page, "keptSeqs")
         assert len(set(seqs)) == len(seqs)
-        holes = [(a, b) for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1]
+        holes = [(a, b) for a, b in itertools.pairwise(seqs) if b != a + 1]
         assert len(holes) == 1 and holes[0][1] - holes[0][0] - 1 == skipped
+
+
+def test_restarted_vsmanager_clears_the_console_and_starts_afresh(browser: Browser) -> None:
+    with (
+        run_vsmanager() as first,
+        TcpProxy(first.port) as proxy,
+        open_page(browser, proxy.url) as page,
+    ):
+        first.wait_for_state("running")
+        sign_in_admin(page)
+        with first.client() as client:
+            for _ in range(3):
+                client.post("/console/command", json={"command": "/help"})
+        wait_for_seq(page, last_seq(first))
+        with run_vsmanager() as second:
+            second.wait_for_state("running")
+            assert last_seq(second) < last_seq(first)
+            # The page comes back asking for lines after a seq the new vsmanager never had.
+            proxy.retarget(second.port)
+            wait_for_text(page, "vsmanager restarted")
+            wait_for_seq(page, last_seq(second))
+            rows = buffer_text(page)
+            assert "vsmanager restarted" in rows[0]
+            assert not any("[CMD] /help" in row for row in rows)
+            seqs = hook(page, "keptSeqs")
+            assert seqs == list(range(1, seqs[-1] + 1))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from console_page import open_page, sign_in_admin, wait_for_text
-from harness import run_vsmanager, simulator_command
 from playwright.sync_api import Browser, expect
+
+from harness import run_vsmanager, simulator_command
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +29,11 @@ def test_stop_and_start_from_the_server_bar(browser: Browser) -> None:
         expect(state).to_have_text("stopped")
         wait_for_text(page, "Stopped the server!")
         # Commands make no sense now: the bar says why it is off.
-        expect(page.locator("#command-input")).to_be_disabled()
-        expect(page.locator("#command-input")).to_have_attribute("placeholder", "The server is stopped: commands are off until it is running.")
+        command_input = page.locator("#command-input")
+        expect(command_input).to_be_disabled()
+        expect(command_input).to_have_attribute(
+            "placeholder", "The server is stopped: commands are off until it is running."
+        )
 
         page.click("#server-start")
         expect(state).to_have_text("running")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from console_page import open_page, sign_in, sign_in_admin
-from harness import MONITOR_KEY, VsManager
 from playwright.sync_api import Browser, expect
+
+from harness import MONITOR_KEY, VsManager
 
 pytestmark = pytest.mark.e2e
 
@@ -41,9 +42,7 @@ def test_monitor_sees_status_but_no_console(browser: Browser, shared_vsm: VsMana
         assert page.evaluate("window.__vsmTest === undefined")
 
 
-def test_reload_keeps_the_tab_signed_in_and_sign_out_forgets(
-    browser: Browser, shared_vsm: VsManager
-) -> None:
+def test_reload_keeps_the_tab_signed_in_and_sign_out_forgets(browser: Browser, shared_vsm: VsManager) -> None:
     with open_page(browser, shared_vsm.url) as page:
         sign_in(page, remember=True)
         expect(page.locator("#connection")).to_have_text("connected")
