@@ -21,6 +21,8 @@ T = TypeVar("T")
 HISTORY_PAGE_LINES = 10_000
 # The server holds a lifecycle request at most this long (routes/server.py MAX_WAIT_S).
 MAX_SERVER_WAIT_S = 120.0
+# The longest command the API takes (routes/console.py CommandIn).
+COMMAND_MAX_CHARS = 1000
 
 
 class ClientError(Exception):

@@ -15,13 +15,13 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
+from vsmanager.client import COMMAND_MAX_CHARS
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.endpoint import Endpoint, config_dir
 from vsmanager.tail import Printer
 from vsmanager.watcher import ConsoleWatcher
 
 HISTORY_FILE_NAME = "history"
-COMMAND_MAX_CHARS = 1000  # the API's limit (routes/console.py CommandIn)
 
 # Vintage Story's server commands, with the sub-commands worth completing
 # (see ../shared/VINTAGE_STORY.md). Unknown commands can still be typed and sent.

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from vsmanager.client import ApiClient, ClientError
+from vsmanager.client import COMMAND_MAX_CHARS, ApiClient, ClientError
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.endpoint import Endpoint
 from vsmanager.remote import ExitCode, fail, print_json, renderer_for, seconds_argument
@@ -26,7 +26,6 @@ DOING = {"start": "starting", "stop": "stopping", "restart": "restarting"}
 SETTLED = ("running", "stopped", "crashed")
 _POLL_S = 0.5
 _SPIN_S = 0.1
-COMMAND_MAX_CHARS = 1000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,14 +118,14 @@ async def run_send(args: argparse.Namespace, endpoint: Endpoint) -> int:
         return ExitCode.OK
     printer = Printer(renderer_for(args))
     # The echo of the command is line `seq`; its answer follows it.
-    watcher = ConsoleWatcher(endpoint, _Quiet(printer), after=seq, retries=3)
+    watcher = ConsoleWatcher(endpoint, _AnswerListener(printer), after=seq, retries=3)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(args.wait):
             await watcher.run()
     return ExitCode.OK
 
 
-class _Quiet:
+class _AnswerListener:
     """Forwards lines and gaps, keeps connection chatter out of a one-shot command."""
 
     def __init__(self, printer: Printer) -> None:

@@ -33,6 +33,7 @@ Handler = Callable[[argparse.Namespace, Endpoint], Coroutine[Any, Any, int]]
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    # Imported here: the command modules use this module's ExitCode and output options.
     from vsmanager import lifecycle, tail_command
 
     console = commands.add_parser(
@@ -70,7 +71,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     )
     _add_connection_arguments(send)
     send.add_argument("command", help='the command, e.g. "/announce hello" (quote it)')
-    send.add_argument("--wait", type=_seconds, default=2.0, metavar="S",
+    send.add_argument("--wait", type=seconds_argument, default=2.0, metavar="S",
                       help="print the lines that follow for S seconds (default 2; 0: none)")
     add_output_arguments(send)
     send.set_defaults(handler=_handler(lifecycle.run_send))
@@ -155,7 +156,7 @@ def print_json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=None))
 
 
-def _seconds(value: str) -> float:
+def seconds_argument(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
@@ -171,5 +172,3 @@ def _streams(value: str) -> frozenset[str]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
-
-seconds_argument = _seconds

@@ -19,6 +19,7 @@ from vsmanager import __version__
 from vsmanager.client import AuthRefused, Backoff, ClientError, Unreachable
 from vsmanager.endpoint import Endpoint
 
+# The server's close codes (streaming.py), repeated so the client need not import the server.
 WS_1012_SERVICE_RESTART = 1012
 WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
