@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.resolve(here, "../src/vsmanager/static");
-const watch = process.argv.includes("--watch");
+// `npm run build -- --dev`: readable output with source maps, for debugging in the browser.
+const dev = process.argv.includes("--dev");
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(path.join(outdir, "assets"), { recursive: true });
@@ -17,23 +18,20 @@ const result = await esbuild.build({
   bundle: true,
   format: "esm",
   target: ["es2022"],
-  minify: !watch,
-  sourcemap: true,
+  minify: !dev,
+  sourcemap: dev,
   outdir: path.join(outdir, "assets"),
   entryNames: "[name]-[hash]",
   metafile: true,
   logLevel: "warning",
 });
 
-// Map each entry's output (app.js, app.css) to its hashed name for the page template.
+// The entry's hashed script, and the stylesheet esbuild gathered from its CSS imports.
 const names = {};
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith(".map") || !info.entryPoint) continue;
-  const ext = path.extname(file).slice(1);
-  names[ext] = `assets/${path.basename(file)}`;
-}
-for (const [file, info] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith(".css") && !file.endsWith(".map") && info.inputs) names.css ??= `assets/${path.basename(file)}`;
+  if (!info.entryPoint || !file.endsWith(".js")) continue;
+  names.js = `assets/${path.basename(file)}`;
+  if (info.cssBundle) names.css = `assets/${path.basename(info.cssBundle)}`;
 }
 if (!names.js || !names.css) throw new Error(`build produced no app.js/app.css: ${JSON.stringify(names)}`);
 
