@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from vsmanager.client import HISTORY_PAGE_LINES, ApiClient
 from vsmanager.endpoint import Endpoint
-from vsmanager.terminal import LineRenderer, escape_text, format_duration
+from vsmanager.terminal import LineRenderer, escape_text
 from vsmanager.watcher import ConsoleWatcher, Gap, Line, Resume
 
 ALL = -1  # --tail all
@@ -77,9 +77,8 @@ class Printer:
 def describe_status(status: Mapping[str, Any]) -> str:
     state = status.get("state")
     if state in ("running", "starting") and status.get("pid") is not None:
-        uptime = status.get("uptime_s")
-        up = f", up {format_duration(float(uptime))}" if isinstance(uptime, int | float) else ""
-        return f"server {state} (pid {status.get('pid')}{up})"
+        # No uptime: in a status frame it is as old as the last change of state.
+        return f"server {state} (pid {status.get('pid')})"
     if state == "crashed":
         return f"server crashed (exit code {status.get('exit_code')})"
     return f"server {state}"
