@@ -30,6 +30,8 @@ export class ConsoleView {
   private pending: string[] = [];
   private frameRequested = false;
   private writing = false;
+  /** Clear the terminal before the next batch (a redraw or a reset is pending). */
+  private clearFirst = false;
   private timestamps: boolean;
   private scrollback: number;
   private following = true;
@@ -86,7 +88,7 @@ export class ConsoleView {
   reset(note: string): void {
     this.store.clear();
     this.pending = [];
-    this.term.reset();
+    this.clearFirst = true;
     this.appendNote(note);
   }
 
@@ -188,7 +190,7 @@ export class ConsoleView {
   private redraw(): void {
     this.pending = [];
     for (const entry of this.store) this.pending.push(renderEntry(entry, this.timestamps) + "\r\n");
-    this.term.reset();
+    this.clearFirst = true;
     this.schedule();
   }
 
@@ -200,11 +202,15 @@ export class ConsoleView {
 
   private flush(): void {
     this.frameRequested = false;
-    if (this.writing || this.pending.length === 0) return;
+    if (this.writing || (this.pending.length === 0 && !this.clearFirst)) return;
     const batch = this.pending;
     this.pending = [];
     this.writing = true;
-    this.term.write(batch.join(""), () => {
+    // The clear goes through the same write queue as the lines ("ESC c", a full reset), so a
+    // batch still being parsed cannot land after it and show its lines twice.
+    const clear = this.clearFirst ? "\x1bc" : "";
+    this.clearFirst = false;
+    this.term.write(clear + batch.join(""), () => {
       this.writing = false;
       this.linesWritten += batch.length;
       this.checkFollowing();
