@@ -1,7 +1,7 @@
 """Heavy output (5,000 lines/s for 10 s) keeps the page responsive.
 
 The figures (frame times, input latency, main-thread round trips, lag) are measured in the
-page and written to tests/e2e/artifacts/load.json; docs/web.md records a run. Assertions are
+page and written to tests/e2e/artifacts/load-<rate>.json; docs/web.md records a run. Assertions are
 loose on purpose: the machine is shared, and a test that fails on a busy CI box proves nothing.
 """
 
@@ -12,7 +12,7 @@ import statistics
 import time
 
 import pytest
-from console_page import ARTIFACTS, hook, open_page, sign_in_admin, wait_for_text
+from console_page import ARTIFACTS, hook, open_page, sign_in_admin
 from playwright.sync_api import Browser
 
 from harness import TIME_SCALE, run_vsmanager, simulator_command
@@ -52,14 +52,15 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def test_heavy_output_keeps_the_page_responsive(browser: Browser) -> None:
-    command = simulator_command("--events-per-second", str(RATE))
+@pytest.mark.parametrize("rate", [0, RATE], ids=["idle-baseline", "5000-lines-per-s"])
+def test_heavy_output_keeps_the_page_responsive(browser: Browser, rate: int) -> None:
+    command = simulator_command("--events-per-second", str(rate)) if rate else simulator_command()
     with run_vsmanager(command) as vsm, open_page(browser, vsm.url) as page:
         vsm.wait_for_state("running")
         page.add_init_script(PROBE)
         page.reload()
         sign_in_admin(page)
-        wait_for_text(page, "Tick ")
+        page.wait_for_function("(window.__vsmTest.lastSeq() ?? 0) > 0")  # history is in
 
         page.evaluate("window.__perf.frames = []; window.__perf.inputs = []")
         start_seq = vsm.history(lines=0)["last_seq"]
@@ -110,11 +111,11 @@ def test_heavy_output_keeps_the_page_responsive(browser: Browser) -> None:
         "duplicates_dropped": duplicates,
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "load.json").write_text(json.dumps(results, indent=2))
+    (ARTIFACTS / f"load-{rate}.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
     assert duplicates == 0
     assert typed == "x" * len(round_trips), "keystrokes were lost under load"
-    assert results["server_lines_per_s"] > RATE / 4, "the simulator did not produce the load"
+    assert results["server_lines_per_s"] >= rate / 4, "the simulator did not produce the load"
     assert statistics.median(frames) < 250 * TIME_SCALE, "the page stopped drawing"
     assert results["main_thread_round_trip_ms"]["p50"] < 1000 * TIME_SCALE
