@@ -257,6 +257,23 @@ def test_streams_and_timestamps(shared: VsManager, cli: Cli) -> None:
     assert stamp.endswith("Z") and "T" in stamp
 
 
+def test_lines_no_longer_held_are_reported_as_a_counted_gap(cli: Cli) -> None:
+    with run_vsmanager(console_buffer_lines=10) as vsm:
+        vsm.wait_for_state("running")
+        first = int(vsm.history(lines=0)["first_seq"])  # type: ignore[call-overload]
+        assert first > 2
+        code, out, err = cli(vsm.url, "console", "--after", "1", "--json")
+        assert code == 0
+        assert f"gap of {first - 2} lines (seq 2-{first - 1}" in err
+        assert seqs(json_lines(out))[0] == first
+        with follower(vsm.url, "--after", "1", "--json") as child:
+            child.wait_until("the gap notice", lambda: child.notices("gap of") == 1)
+            child.wait_until("lines", lambda: len(child.out) > 0)
+            gap = next(line for line in child.err if "gap of" in line)
+            held_from = int(gap.split("seq 2-")[1].split(" ")[0]) + 1
+            assert seqs(json_lines(child.out[0]))[0] == held_from
+
+
 # -- following ----------------------------------------------------------------------------
 
 
