@@ -29,6 +29,10 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl+C while following or waiting
 
 
+EPILOG = ("exit codes: 0 done, 1 failed, 2 usage, 3 key refused, 4 unreachable, "
+          "5 refused in the server's present state, 6 timed out, 130 interrupted "
+          "(docs/terminal.md)")
+
 Handler = Callable[[argparse.Namespace, Endpoint], Coroutine[Any, Any, int]]
 
 
@@ -41,6 +45,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         description="Print the console of a running vsmanager: its history, then live lines "
         "when following. Interactive (a prompt for commands) when stdin and stdout are "
         "terminals. Notices go to stderr; console lines alone go to stdout.",
+        epilog=EPILOG,
     )
     _add_connection_arguments(console)
     tail_command.add_arguments(console)
@@ -49,16 +54,18 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     status = commands.add_parser(
         "status", help="show the game server's state",
         description="Show the game server's state (the admin or the monitor key).",
+        epilog=EPILOG,
     )
     _add_connection_arguments(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_handler(lifecycle.run_status))
 
-    for action, verb in (("start", "start"), ("stop", "stop"), ("restart", "restart")):
+    for action in ("start", "stop", "restart"):
         parser = commands.add_parser(
-            action, help=f"{verb} the game server and wait for it",
-            description=f"Ask vsmanager to {verb} the game server and wait until it is "
+            action, help=f"{action} the game server and wait for it",
+            description=f"Ask vsmanager to {action} the game server and wait until it is "
             f"{'stopped' if action == 'stop' else 'running'} (a spinner on a terminal).",
+            epilog=EPILOG,
         )
         _add_connection_arguments(parser)
         lifecycle.add_arguments(parser)
@@ -68,6 +75,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "send", help="send one console command and print the lines that follow",
         description="Send one command to the game server's console, then print the console "
         "lines that follow it for --wait seconds.",
+        epilog=EPILOG,
     )
     _add_connection_arguments(send)
     send.add_argument("command", help='the command, e.g. "/announce hello" (quote it)')
