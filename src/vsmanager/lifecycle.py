@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from vsmanager.client import COMMAND_MAX_CHARS, ApiClient, ClientError
+from vsmanager.client import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.endpoint import Endpoint
 from vsmanager.remote import ExitCode, fail, print_json, renderer_for, seconds_argument
@@ -119,9 +119,14 @@ async def run_send(args: argparse.Namespace, endpoint: Endpoint) -> int:
     printer = Printer(renderer_for(args))
     # The echo of the command is line `seq`; its answer follows it.
     watcher = ConsoleWatcher(endpoint, _AnswerListener(printer), after=seq, retries=3)
-    with contextlib.suppress(TimeoutError):
+    try:
         async with asyncio.timeout(args.wait):
             await watcher.run()
+    except TimeoutError:
+        pass
+    except Unreachable as exc:
+        return fail(ExitCode.UNREACHABLE, f"the command was sent (seq {seq}), but its answer "
+                    f"could not be read: {exc.message}")
     return ExitCode.OK
 
 
