@@ -160,3 +160,17 @@ def test_copy_puts_the_selection_on_the_clipboard(page: Page) -> None:
     page.click("#tool-copy")
     expect(page.locator("#tool-message")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == "Dedicated Server now running"
+
+
+def test_refused_command_shows_the_servers_reason(page: Page) -> None:
+    # A control character cannot be typed, but can be pasted; the server refuses it (422).
+    send_command(page, "/announce ring\x07ring")
+    hint = page.locator("#command-hint")
+    expect(hint).to_contain_text("Refused:")
+    expect(hint).to_contain_text("control character")
+    wait_for_text(page, "was refused")
+    rows = buffer_text(page)
+    refusal = next(row for row in rows if "was refused" in row)
+    assert "control character" in refusal
+    assert not any("[CMD] /announce" in row for row in rows)
+    assert hook(page, "styleOf", "was refused") == {"fgPalette": 1, "bold": True}
