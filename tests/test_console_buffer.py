@@ -387,3 +387,18 @@ def test_reading_in_pages_gets_every_held_line_once(max_lines: int, appends: int
         got += seqs(batch.lines)
         cursor = got[-1]
     assert got == [s for s in range(buffer.first_seq, buffer.last_seq + 1) if s > seq]
+
+
+def test_read_after_stops_before_passing_the_text_bound() -> None:
+    buffer = ConsoleBuffer(max_lines=100, max_bytes=10_000_000)
+    for _ in range(10):
+        buffer.append("stdout", "x" * 100)
+    lines = buffer.read_after(0, 100, max_text=350).lines
+    assert [line.seq for line in lines] == [1, 2, 3]
+
+
+def test_read_after_returns_one_line_even_if_it_alone_passes_the_text_bound() -> None:
+    buffer = ConsoleBuffer(max_lines=100, max_bytes=10_000_000)
+    buffer.append("stdout", "x" * 1000)
+    buffer.append("stdout", "y")
+    assert [line.seq for line in buffer.read_after(0, 100, max_text=10).lines] == [1]

@@ -16,6 +16,7 @@ from harness import (
     ADMIN_KEY,
     MONITOR_KEY,
     TIME_SCALE,
+    python_command,
     VsManager,
     run_vsmanager,
     simulator_command,
@@ -300,3 +301,18 @@ async def test_command_while_stopped_gets_an_error_frame() -> None:
             reply = await next_json(ws)
         assert reply == {"type": "error", "code": "server_not_running",
                          "message": "the server is stopped"}
+
+
+async def test_large_history_comes_in_frames_any_client_accepts() -> None:
+    game = "import sys\nfor i in range(3000): print(f'{i:05d} ' + 'x' * 2000)\nsys.stdout.flush()\n" \
+           "import time; time.sleep(60)"
+    with run_vsmanager(python_command("-c", game), server_ready_pattern="",
+                       server_stop_command="") as vsm:
+        vsm.wait_for_line("02999 ")
+        # websockets' own default limit: 1 MiB per frame.
+        async with connect(vsm.ws_url(format="json", history_lines=3000),
+                           open_timeout=TIMEOUT, max_size=2**20) as ws:
+            await next_json(ws)
+            lines = await lines_until(ws, 3000)
+        texts = [line["text"][:5] for line in lines if line["stream"] == "stdout"]
+        assert texts == [f"{i:05d}" for i in range(3000)]

@@ -115,8 +115,12 @@ class ConsoleBuffer:
         self._bytes += line.cost
         return line
 
-    def read_after(self, seq: int, limit: int) -> Slice:
-        """Up to ``limit`` lines with seq > ``seq``, oldest first, and the gap before them."""
+    def read_after(self, seq: int, limit: int, max_text: int | None = None) -> Slice:
+        """Up to ``limit`` lines with seq > ``seq``, oldest first, and the gap before them.
+
+        With ``max_text``, stop before the text would pass that many characters (but always
+        return at least one line), so that one read makes a frame of bounded size.
+        """
         gap = None
         seq = max(seq, 0)  # no line has a seq below 1, so none before it can have been missed
         first = self.first_seq
@@ -125,7 +129,10 @@ class ConsoleBuffer:
             seq = first - 1
         start = seq + 1 - first
         stop = min(self._count, start + max(limit, 0))
-        return Slice(list(self._range(start, stop)), gap)
+        lines = list(self._range(start, stop))
+        if max_text is not None:
+            lines = _within(lines, max_text)
+        return Slice(lines, gap)
 
     def tail(self, n: int) -> list[ConsoleLine]:
         """The newest ``n`` lines, oldest first."""
@@ -150,3 +157,12 @@ class ConsoleBuffer:
         self._head = (self._head + 1) % self.max_lines
         self._count -= 1
         self._bytes -= line.cost
+
+
+def _within(lines: list[ConsoleLine], max_text: int) -> list[ConsoleLine]:
+    total = 0
+    for index, line in enumerate(lines):
+        total += len(line.text)
+        if total > max_text and index > 0:
+            return lines[:index]
+    return lines

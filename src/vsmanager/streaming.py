@@ -34,6 +34,9 @@ WS_4400_BAD_REQUEST = 4400
 # Below this, throttling between frames costs more (a timer) than it saves.
 _MIN_THROTTLE_S = 0.0005
 _CLOSE_TIMEOUT_S = 2.0
+# Text per frame, so that a far-behind client gets frames any client library accepts
+# (Python's websockets refuses frames over 1 MiB by default).
+MAX_FRAME_TEXT = 256 * 1024
 
 
 class BadQuery(ValueError):
@@ -131,7 +134,7 @@ class ConsoleSession:
             if self._json and seen_status != self.feed.status_version:
                 seen_status = self.feed.status_version
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
-            batch = read_after(cursor, limit)
+            batch = read_after(cursor, limit, MAX_FRAME_TEXT)
             if batch.gap is not None:
                 await self._send_gap(batch.gap)
                 cursor = batch.gap.to_seq
