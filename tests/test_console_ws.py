@@ -16,8 +16,8 @@ from harness import (
     ADMIN_KEY,
     MONITOR_KEY,
     TIME_SCALE,
-    python_command,
     VsManager,
+    python_command,
     run_vsmanager,
     simulator_command,
 )

@@ -29,7 +29,8 @@ _ASSETS_MISSING = """<!doctype html><html><head><meta charset="utf-8"><title>vsm
 <body style="font-family:sans-serif;max-width:40em;margin:3em auto">
 <h1>vsmanager</h1><p>The API is running, but the web console has not been built.</p>
 <p>Build it from the repository with <code>scripts/install</code> (it needs node and npm),
-then restart vsmanager and reload this page. The API is documented at <a href="/docs">/docs</a>.</p></body></html>"""
+then restart vsmanager and reload this page.
+The API is documented at <a href="/docs">/docs</a>.</p></body></html>"""
 
 
 def create_app(settings: Settings) -> FastAPI:
