@@ -10,10 +10,10 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from vsmanager.client import Backoff
-from vsmanager.endpoint import EndpointError, config_dir, resolve_endpoint
-from vsmanager.interactive import VS_COMMANDS, CommandCompleter
-from vsmanager.terminal import (
+from vsmanager.remote.api import Backoff
+from vsmanager.remote.endpoint import EndpointError, config_dir, resolve_endpoint
+from vsmanager.remote.interactive import VS_COMMANDS, CommandCompleter
+from vsmanager.remote.terminal import (
     LineRenderer,
     escape_text,
     format_duration,
@@ -21,7 +21,7 @@ from vsmanager.terminal import (
     parse_streams,
     status_table,
 )
-from vsmanager.watcher import Gap, Resume
+from vsmanager.remote.watcher import Gap, Resume
 
 HOSTILE = [
     pytest.param("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07", id="osc-title"),

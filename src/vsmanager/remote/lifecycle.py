@@ -11,13 +11,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from vsmanager.client import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
 from vsmanager.commands import InvalidCommand, validate_command
-from vsmanager.endpoint import Endpoint
-from vsmanager.remote import ExitCode, fail, print_json, renderer_for, seconds_argument
-from vsmanager.tail import Printer, describe_status
-from vsmanager.terminal import Spinner, status_table
-from vsmanager.watcher import ConsoleWatcher
+from vsmanager.remote.api import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
+from vsmanager.remote.cli import ExitCode, fail, print_json, renderer_for, seconds_argument
+from vsmanager.remote.endpoint import Endpoint
+from vsmanager.remote.tail import Printer, describe_status
+from vsmanager.remote.terminal import Spinner, status_table
+from vsmanager.remote.watcher import ConsoleWatcher
 
 DEFAULT_TIMEOUT_S = 120.0
 # What each action waits for, and the words the spinner uses.

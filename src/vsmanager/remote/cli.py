@@ -11,9 +11,9 @@ from collections.abc import Callable, Coroutine
 from enum import IntEnum
 from typing import Any
 
-from vsmanager.client import AuthRefused, ClientError, Refused, Unreachable
-from vsmanager.endpoint import DEFAULT_URL, Endpoint, EndpointError, resolve_endpoint
-from vsmanager.terminal import STREAMS, LineRenderer, parse_streams
+from vsmanager.remote.api import AuthRefused, ClientError, Refused, Unreachable
+from vsmanager.remote.endpoint import DEFAULT_URL, Endpoint, EndpointError, resolve_endpoint
+from vsmanager.remote.terminal import STREAMS, LineRenderer, parse_streams
 
 
 class ExitCode(IntEnum):
@@ -38,7 +38,7 @@ Handler = Callable[[argparse.Namespace, Endpoint], Coroutine[Any, Any, int]]
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     # Imported here: the command modules use this module's ExitCode and output options.
-    from vsmanager import lifecycle, tail_command
+    from vsmanager.remote import lifecycle, tail_command
 
     console = commands.add_parser(
         "console", help="stream the console of a running vsmanager (and send commands)",

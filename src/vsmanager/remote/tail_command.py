@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vsmanager.client import ApiClient
-from vsmanager.endpoint import Endpoint
-from vsmanager.remote import ExitCode, add_output_arguments, fail, renderer_for
-from vsmanager.tail import ALL, Printer, TailOptions, find_start, run_tail
+from vsmanager.remote.api import ApiClient
+from vsmanager.remote.cli import ExitCode, add_output_arguments, fail, renderer_for
+from vsmanager.remote.endpoint import Endpoint
+from vsmanager.remote.tail import ALL, Printer, TailOptions, find_start, run_tail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
             sys.stdout.reconfigure(errors="backslashreplace")
         return await run_tail(endpoint, options, Printer(renderer_for(args)))
 
-    from vsmanager.interactive import PromptPrinter, run_interactive
+    from vsmanager.remote.interactive import PromptPrinter, run_interactive
 
     printer = PromptPrinter(renderer_for(args))
     async with ApiClient(endpoint, retries=options.retries,

@@ -15,11 +15,11 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from vsmanager.client import COMMAND_MAX_CHARS
 from vsmanager.commands import InvalidCommand, validate_command
-from vsmanager.endpoint import Endpoint, config_dir
-from vsmanager.tail import Printer
-from vsmanager.watcher import ConsoleWatcher
+from vsmanager.remote.api import COMMAND_MAX_CHARS
+from vsmanager.remote.endpoint import Endpoint, config_dir
+from vsmanager.remote.tail import Printer
+from vsmanager.remote.watcher import ConsoleWatcher
 
 HISTORY_FILE_NAME = "history"
 

@@ -16,8 +16,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from vsmanager import __version__
-from vsmanager.client import AuthRefused, Backoff, ClientError, Unreachable
-from vsmanager.endpoint import Endpoint
+from vsmanager.remote.api import AuthRefused, Backoff, ClientError, Unreachable
+from vsmanager.remote.endpoint import Endpoint
 
 # The server's close codes (streaming.py), repeated so the client need not import the server.
 WS_1012_SERVICE_RESTART = 1012

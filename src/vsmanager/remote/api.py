@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from vsmanager import __version__
-from vsmanager.endpoint import Endpoint
+from vsmanager.remote.endpoint import Endpoint
 
 T = TypeVar("T")
 
