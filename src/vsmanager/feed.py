@@ -18,13 +18,14 @@ class ConsoleFeed:
         self.status: dict[str, Any] = {}
         self.status_version = 0
         self.readers = 0
-        # One future for everyone waiting, replaced after it fires: waking N readers costs
-        # one set_result, and a line published while nobody waits costs nothing.
-        self._changed: asyncio.Future[None] | None = None
+        # The futures of the readers waiting now; publishing wakes them all and forgets
+        # them, so a line published while nobody waits costs nothing.
+        self._waiters: list[asyncio.Future[None]] = []
 
     def publish(self, stream: Stream, text: str) -> ConsoleLine:
         line = self.buffer.append(stream, text)
-        self._wake()
+        if self._waiters:
+            self._wake()
         return line
 
     def publish_status(self, status: dict[str, Any]) -> None:
@@ -33,18 +34,25 @@ class ConsoleFeed:
         self._wake()
 
     async def wait(self, seq: int, status_version: int, timeout: float | None = None) -> None:
-        """Return once there is a line after ``seq`` or a status newer than the given one."""
+        """Return once there is a line after ``seq`` or a status newer than the given one
+        (or the timeout passed)."""
         if self.buffer.last_seq > seq or self.status_version != status_version:
             return
-        if self._changed is None or self._changed.done():
-            self._changed = asyncio.get_running_loop().create_future()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
-        except TimeoutError:
-            pass
+            if timeout is None:
+                await waiter
+            else:
+                await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                # Cancelled readers are rare (a disconnect); removing them is O(n) once.
+                self._waiters.remove(waiter)
 
     def _wake(self) -> None:
-        changed = self._changed
-        if changed is not None and not changed.done():
-            changed.set_result(None)
-        self._changed = None
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
