@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import re
 import resource
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-log", type=Path, help="vsmanager's log, watched for 4008")
     args = parser.parse_args(argv)
     _raise_fd_limit()
+    # Frames are kept until the end: a collection walking them mid-run would pause the
+    # readers for milliseconds and show up as latency that the server did not cause.
+    gc.disable()
     runner = _runner()
     with runner:
         budget = args.warmup + args.window + args.drain + args.await_close + 60
