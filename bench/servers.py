@@ -64,8 +64,12 @@ def run_target(
     max_seconds: float,
     compression: bool = False,
     settings: Mapping[str, str] | None = None,
+    pythonpath: str | None = None,
 ) -> Iterator[Target]:
-    """Start one server with a line generator as its game; stop both, whatever happens."""
+    """Start one server with a line generator as its game; stop both, whatever happens.
+
+    ``pythonpath`` runs vsmanager from another source tree (a proposed change).
+    """
     port = free_port()
     progress = workdir / f"progress-{port}.json"
     log_path = workdir / f"{kind}-{port}.log"
@@ -83,6 +87,8 @@ def run_target(
             VS_WS_COMPRESSION="true" if compression else "false",
         )
         env.update({f"VS_{k.upper()}": v for k, v in (settings or {}).items()})
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
         argv = [sys.executable, "-m", "vsmanager", "serve", "--port", str(port)]
     else:
         argv = [sys.executable, str(BENCH / "naive_server.py"), "--port", str(port),
