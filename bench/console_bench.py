@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     context = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
         "loadavg_before": os.getloadavg(),
         "vsmanager": args.vsmanager_path or "this checkout",
         "settings": settings,
@@ -125,6 +126,20 @@ def main(argv: list[str] | None = None) -> int:
     args.output.with_suffix(".json").write_text(json.dumps(raw, indent=1))
     print(f"\nwritten to {args.output}", file=sys.stderr)
     return 0
+
+
+def _commit() -> str:
+    """The checkout's commit, marked when src/ has uncommitted changes (others commit too)."""
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=BENCH.parent, capture_output=True,
+                                  text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + uncommitted changes in src/" if git("status", "--porcelain", "src") else "")
 
 
 def _raise_fd_limit() -> None:
@@ -271,7 +286,7 @@ def render(bench: Bench, scenarios: Iterable[str], timing: Timing, runs: int,
 def _machine(context: dict[str, Any], timing: Timing, runs: int) -> list[str]:
     before = ", ".join(f"{x:.2f}" for x in context["loadavg_before"])
     after = ", ".join(f"{x:.2f}" for x in context["loadavg_after"])
-    tried = ""
+    tried = f"vsmanager at commit {context['commit']}. "
     if context["vsmanager"] != "this checkout" or context["settings"]:
         tried = (f"vsmanager from {context['vsmanager']} with settings {context['settings']}"
                  " (a proposed change, not the committed code). ")

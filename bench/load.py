@@ -187,6 +187,9 @@ async def _stream(args: argparse.Namespace) -> dict[str, Any]:
         log_watch.start()
         await asyncio.sleep(args.warmup)
 
+        # Scanning every process takes milliseconds: done before the window opens and after
+        # the last line has arrived, never while a measured line may be in flight.
+        others_before = _Others.scan()
         start = _Sample(server, args.progress)
         await asyncio.sleep(args.window)
         end = _Sample(server, args.progress)
@@ -195,6 +198,8 @@ async def _stream(args: argparse.Namespace) -> dict[str, Any]:
         while time.monotonic() < drain_until and min(r.last_seq() for r in readers) < last:
             await asyncio.sleep(POLL_S)
         drained = _Sample(server, args.progress)
+        others = others_before.until_now(
+            {psutil.Process().pid, server.pid, int(drained.progress.get("pid", 0))})
         if staller is not None and args.await_close:
             until = staller.connected_ns / 1e9 + args.await_close
             while log_watch.seen_ns is None and time.monotonic() < until:
@@ -203,6 +208,7 @@ async def _stream(args: argparse.Namespace) -> dict[str, Any]:
         log_watch.stop()
         await _close_all(readers, tasks)
     result = _measure(readers, start, end, drained)
+    result["others_cpu_pct"] = others
     if staller is not None:
         await staller.resume_and_close(3.0)
         seen = log_watch.seen_ns
@@ -236,13 +242,11 @@ class _Sample:
 
     def __init__(self, server: psutil.Process, progress: Path | None) -> None:
         self.ns = time.monotonic_ns()
-        self.wall = time.time()
         self.server_pid = server.pid
         times = server.cpu_times()
         self.server_cpu = times.user + times.system
         own = psutil.Process().cpu_times()
         self.load_cpu = own.user + own.system
-        self.others = _cpu_by_process()
         self.progress: dict[str, Any] = {}
         if progress is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -251,31 +255,36 @@ class _Sample:
         self.linegen_cpu = _cpu_of(self.progress.get("pid"))
 
 
-def _cpu_by_process() -> dict[int, tuple[float, float]]:
-    """CPU seconds and start time of every process. /proc/stat's machine-wide figures are
-    sampled at each tick and miss most of a workload that wakes 1,000 times a second; the
-    per-process figures are exact."""
-    out = {}
-    for proc in psutil.process_iter(["cpu_times", "create_time"]):
-        times, created = proc.info["cpu_times"], proc.info["create_time"]
-        if times is not None and created is not None:
-            out[proc.pid] = (times.user + times.system, created)
-    return out
+class _Others:
+    """CPU used by every other process on the machine. /proc/stat's machine-wide figures
+    are sampled at each tick and miss most of a workload that wakes 1,000 times a second;
+    per-process figures are exact (a process that starts and ends in between is missed)."""
 
+    def __init__(self, cpu: dict[int, tuple[float, float]], wall: float, ns: int) -> None:
+        self.cpu, self.wall, self.ns = cpu, wall, ns
 
-def _others_cpu(start: _Sample, end: _Sample, mine: set[int]) -> float:
-    """CPU seconds used meanwhile by every process but the server, the game and the load
-    (processes that started and ended within the window are missed)."""
-    total = 0.0
-    for pid, (cpu, created) in end.others.items():
-        if pid in mine:
-            continue
-        before = start.others.get(pid)
-        if before is not None and before[1] == created:
-            total += cpu - before[0]
-        elif created >= start.wall:
-            total += cpu  # started during the window
-    return total
+    @classmethod
+    def scan(cls) -> _Others:
+        cpu = {}
+        for proc in psutil.process_iter(["cpu_times", "create_time"]):
+            times, created = proc.info["cpu_times"], proc.info["create_time"]
+            if times is not None and created is not None:
+                cpu[proc.pid] = (times.user + times.system, created)
+        return cls(cpu, time.time(), time.monotonic_ns())
+
+    def until_now(self, mine: set[int]) -> float:
+        """% of one core used since the scan by all processes but ``mine``."""
+        now = _Others.scan()
+        total = 0.0
+        for pid, (cpu, created) in now.cpu.items():
+            if pid in mine:
+                continue
+            before = self.cpu.get(pid)
+            if before is not None and before[1] == created:
+                total += cpu - before[0]
+            elif created >= self.wall:
+                total += cpu
+        return round(100 * total / ((now.ns - self.ns) / 1e9), 1)
 
 
 def _cpu_of(pid: object) -> float:
@@ -317,7 +326,6 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
         latencies.extend([UNDELIVERED] * missing)
     latencies.sort()
     seconds = (end.ns - start.ns) / 1e9
-    mine = {psutil.Process().pid, end.server_pid, int(end.progress.get("pid", 0))}
     blocks = _write_blocks(drained.progress, start.ns, drained.ns)
     return {
         "window_s": round(seconds, 2),
@@ -334,7 +342,6 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
         "server_cpu_pct": round(100 * (end.server_cpu - start.server_cpu) / seconds, 1),
         "load_cpu_pct": round(100 * (end.load_cpu - start.load_cpu) / seconds, 1),
         "linegen_cpu_pct": round(100 * (end.linegen_cpu - start.linegen_cpu) / seconds, 1),
-        "others_cpu_pct": round(100 * _others_cpu(start, end, mine) / seconds, 1),
         **blocks,
     }
 
