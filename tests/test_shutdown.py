@@ -56,4 +56,12 @@ def test_a_killed_vsmanager_leaves_no_game_running() -> None:
         os.kill(vsm.process.pid, signal.SIGKILL)
         vsm.process.wait(10 * TIME_SCALE)
         # The kernel tells the orphaned game SIGTERM; the simulator saves and exits.
-        assert wait_gone(game, 10)
+        assert wait_gone(game, 20), _describe(game)
+
+
+def _describe(pid: int) -> str:
+    try:
+        process = psutil.Process(pid)
+        return f"still there: {process.status()} {process.cmdline()} parent {process.ppid()}"
+    except psutil.NoSuchProcess:
+        return "gone"

@@ -18,6 +18,7 @@ from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
 from vsmanager.routes import console, health, server
 from vsmanager.settings import Settings
+from vsmanager.streaming import SendWatchdog
 from vsmanager.supervisor import LifecycleError, Supervisor
 
 log = structlog.get_logger("vsmanager.app")
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
         supervisor = Supervisor(settings, feed)
         app.state.feed = feed
         app.state.supervisor = supervisor
+        app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
         if settings.server_autostart:
             try:
                 await supervisor.start()
@@ -52,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             app.state.ready = False
             await supervisor.shutdown()
+            await watchdog.stop()
 
     app = FastAPI(
         title="vsmanager",

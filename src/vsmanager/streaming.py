@@ -31,8 +31,8 @@ WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
 
-# Below this, throttling between frames costs more (a timer) than it saves.
-_MIN_THROTTLE_S = 0.0005
+# Below this, pacing frames costs more (a timer) than it saves.
+_MIN_PACING_S = 0.0005
 _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
@@ -88,12 +88,16 @@ class ConsoleSession:
         self.client = client
         self.lines_sent = 0
         self.close_code: int | None = None
+        self.sending_since: float | None = None  # loop time the pending send began
         self._json = options.format == "json"
+        self._sender: asyncio.Task[None] | None = None
+        self._too_slow = False
 
-    async def run(self) -> None:
+    async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
-        sender = asyncio.create_task(self._send_loop(), name="console-sender")
+        sender = self._sender = asyncio.create_task(self._send_loop(), name="console-sender")
         receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        watchdog.watch(self)
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -101,11 +105,20 @@ class ConsoleSession:
                     exc = task.exception()
                     if not isinstance(exc, WebSocketDisconnect | OSError):
                         log.error("console_session_failed", client=self.client, exc_info=exc)
+            if self._too_slow:
+                await self._close_slow_client()
         finally:
+            watchdog.forget(self)
             self.feed.readers -= 1
             for task in (sender, receiver):
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
+
+    def give_up(self) -> None:
+        """The watchdog's verdict: this client has not drained its socket for too long."""
+        self._too_slow = True
+        if self._sender is not None:
+            self._sender.cancel()  # it is waiting for the socket to drain: nothing half-sent
 
     # -- sending --------------------------------------------------------------------------
 
@@ -127,31 +140,37 @@ class ConsoleSession:
         cursor, notice = self._start_cursor()
         seen_status = -1
         limit = self.settings.ws_max_batch_lines
-        read_after = self.feed.buffer.read_after
+        buffer = self.feed.buffer
+        loop = asyncio.get_running_loop()
+        last_frame_at = -1e9
         if notice:
             await self._send_error("after_out_of_range", notice)
         while True:
             if self._json and seen_status != self.feed.status_version:
                 seen_status = self.feed.status_version
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
-            batch = read_after(cursor, limit, MAX_FRAME_TEXT)
+            if buffer.last_seq <= cursor:
+                await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
+                continue
+            if self._json:
+                await self._pace(loop.time() - last_frame_at)
+            batch = buffer.read_after(cursor, limit, MAX_FRAME_TEXT)
             if batch.gap is not None:
                 await self._send_gap(batch.gap)
                 cursor = batch.gap.to_seq
             if batch.lines:
                 await self._send_lines(batch.lines)
                 cursor = batch.lines[-1].seq
-                if self._json:
-                    await self._throttle()
-                continue
-            await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
+            last_frame_at = loop.time()
 
-    async def _throttle(self) -> None:
+    async def _pace(self, since_last_frame: float) -> None:
         # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
-        # is shared among clients, so a busy console sends fewer, larger frames.
+        # is shared among clients. A line after a quiet spell goes out at once; lines that
+        # follow closely wait out the interval and share the next frame.
         interval = self.feed.readers / self.settings.ws_frames_per_second
-        if interval >= _MIN_THROTTLE_S:
-            await asyncio.sleep(interval)
+        wait = interval - since_last_frame
+        if wait >= _MIN_PACING_S:
+            await asyncio.sleep(wait)
 
     async def _send_lines(self, lines: list[ConsoleLine]) -> None:
         if self._json:
@@ -179,12 +198,13 @@ class ConsoleSession:
             await self._send_frame(f"[vsmanager] error: {message}")
 
     async def _send_frame(self, frame: str) -> None:
+        # A send waits while the client's socket is full; the watchdog times it, which costs
+        # far less than a timer per frame.
+        self.sending_since = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self.settings.ws_send_timeout):
-                await self.ws.send_text(frame)
-        except TimeoutError:
-            await self._close_slow_client()
-            raise
+            await self.ws.send_text(frame)
+        finally:
+            self.sending_since = None
 
     async def _close_slow_client(self) -> None:
         self.close_code = WS_4008_TOO_SLOW
@@ -242,6 +262,43 @@ class ConsoleSession:
         else:
             log.info("console_command", role="admin", client=self.client, via="websocket",
                      command=command)
+
+
+class SendWatchdog:
+    """Closes clients whose sends have waited longer than the send timeout (4008).
+
+    One task for all clients, checking a few times per timeout.
+    """
+
+    def __init__(self, send_timeout: float) -> None:
+        self.send_timeout = send_timeout
+        self._sessions: set[ConsoleSession] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, session: ConsoleSession) -> None:
+        self._sessions.add(session)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._patrol(), name="send-watchdog")
+
+    def forget(self, session: ConsoleSession) -> None:
+        self._sessions.discard(session)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _patrol(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = min(1.0, self.send_timeout / 4)
+        while self._sessions:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for session in list(self._sessions):
+                since = session.sending_since
+                if since is not None and now - since >= self.send_timeout:
+                    self._sessions.discard(session)
+                    session.give_up()
 
 
 def describe_client(websocket: WebSocket) -> str:

@@ -142,6 +142,6 @@ async def console_ws(websocket: WebSocket) -> None:
     log.info("console_ws_connected", client=client, format=options.format, after=options.after,
              history_lines=options.history_lines if options.after is None else None)
     try:
-        await session.run()
+        await session.run(state.watchdog)
     finally:
         log.info("console_ws_disconnected", client=client, **session_summary(session))
