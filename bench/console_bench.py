@@ -95,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
                         "proposed change against the same baseline")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a vsmanager setting for every run, e.g. ws_frames_per_second=6667")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print the tables of an earlier run from its .json, run nothing")
     args = parser.parse_args(argv)
+    if args.render:
+        print(rerender(args.render))
+        return 0
     timing = QUICK if args.quick else FULL
     runs = args.runs or (1 if args.quick else 3)
     scenarios = args.scenario or list(SCENARIOS)
@@ -126,6 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     args.output.with_suffix(".json").write_text(json.dumps(raw, indent=1))
     print(f"\nwritten to {args.output}", file=sys.stderr)
     return 0
+
+
+def rerender(path: Path) -> str:
+    raw = json.loads(path.read_text())
+    timing = Timing(**raw["timing"])
+    bench = Bench(timing, raw["runs"], raw["context"].get("settings", {}), None)
+    for entry in raw["results"]:
+        bench.results[Case(**entry["case"]), entry["kind"]] = entry["runs"]
+    scenarios = [name for name in SCENARIOS
+                 if any((case, KINDS[0]) in bench.results for case in cases_for(name, timing))]
+    context = {"commit": "?", "vsmanager": "this checkout", **raw["context"]}
+    return render(bench, scenarios, timing, raw["runs"], context)
 
 
 def _commit() -> str:
@@ -347,9 +364,9 @@ def _rate_target(case: Case, m: dict[str, Any]) -> tuple[str, bool | None]:
 def _stall_table(bench: Bench) -> list[str]:
     out = ["## One stalled client at 2,000 lines/s: 10 readers, or 9 readers and 1 stalled (JSON)",
            "",
-           "| server | stalled client | readers p50 / p99 / max | lost | CPU % | game's longest "
-           "stdout write | writes > 100 ms | stalled client's end |",
-           "|---|---|--:|--:|--:|--:|--:|---|"]
+           "| server | stalled client | readers p50 / p99 / max | lost | CPU % | game's output "
+           "(lines/s) | game's longest stdout write | writes > 100 ms | stalled client's end |",
+           "|---|---|--:|--:|--:|--:|--:|--:|---|"]
     for kind in KINDS:
         for case in (STALL_REFERENCE, STALL_CASE):
             m = bench.median(case, kind)
@@ -357,7 +374,8 @@ def _stall_table(bench: Bench) -> list[str]:
                 continue
             out.append(
                 f"| {kind} | {'yes' if case.staller else 'no'} | {_lat(m)} | {fmt_lost(m)} | "
-                f"{_num(m['server_cpu_pct'])} | {_block(m)} | {_num(m['write_blocks_over_100ms'])} "
+                f"{_num(m['server_cpu_pct'])} | {m['rate']:.0f} | {_block(m)} | "
+                f"{m['write_blocks_over_100ms']:.0f} "
                 f"| {_staller_end(m) if case.staller else ''} |")
     ours = bench.median(STALL_CASE, "vsmanager")
     ref = bench.median(STALL_REFERENCE, "vsmanager")
