@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             for case in cases_for(scenario, timing):
                 bench.measure(case, Path(workdir))
     context.update(loadavg_after=os.getloadavg(), minutes=round((time.monotonic() - began) / 60, 1))
+    measured = sorted({r["src"] for runs in bench.results.values() for r in runs})
+    if len(measured) > 1:
+        context["commit"] = "several (src/ changed during the run): " + ", ".join(measured)
     report = render(bench, scenarios, timing, runs, context)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +213,8 @@ class Bench:
             raise RuntimeError(f"load process failed ({done.returncode}):\n{done.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         result["loadavg_1min"] = loadavg
+        # Others commit to src/ while the benchmark runs: note what each run measured.
+        result["src"] = self.pythonpath or _commit()
         return result
 
     def load_argv(self, case: Case, target: Target, window: float, await_close: float) -> list[str]:
