@@ -31,8 +31,10 @@ WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
 
-# Below this, pacing frames costs more (a timer) than it saves.
-_MIN_PACING_S = 0.0005
+# Pacing starts once a client's share of the frame budget is this long: shorter waits
+# save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients get a
+# frame per line at once, and a crowd shares the budget.
+MIN_PACING_S = 0.002
 _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
@@ -141,8 +143,6 @@ class ConsoleSession:
         seen_status = -1
         limit = self.settings.ws_max_batch_lines
         buffer = self.feed.buffer
-        loop = asyncio.get_running_loop()
-        last_frame_at = -1e9
         if notice:
             await self._send_error("after_out_of_range", notice)
         while True:
@@ -150,10 +150,9 @@ class ConsoleSession:
                 seen_status = self.feed.status_version
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
             if buffer.last_seq <= cursor:
+                # Caught up: the next line, after a quiet spell, goes out the moment it comes.
                 await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
-            if self._json:
-                await self._pace(loop.time() - last_frame_at)
             batch = buffer.read_after(cursor, limit, MAX_FRAME_TEXT)
             if batch.gap is not None:
                 await self._send_gap(batch.gap)
@@ -161,21 +160,21 @@ class ConsoleSession:
             if batch.lines:
                 await self._send_lines(batch.lines)
                 cursor = batch.lines[-1].seq
-            last_frame_at = loop.time()
+            if self._json:
+                await self._pace()
 
-    async def _pace(self, since_last_frame: float) -> None:
+    async def _pace(self) -> None:
         # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
-        # is shared among clients. A line after a quiet spell goes out at once; lines that
-        # follow closely wait out the interval and share the next frame.
+        # is shared among JSON clients. Past a few clients, each sleeps after a frame until
+        # the next tick of the feed's clock, while lines pile up for the next frame; ticks
+        # are shared, so caught-up clients wake together and send the same frame.
         interval = self.feed.readers / self.settings.ws_frames_per_second
-        wait = interval - since_last_frame
-        if wait >= _MIN_PACING_S:
-            await asyncio.sleep(wait)
+        if interval >= MIN_PACING_S:
+            await self.feed.clock.next_tick(interval)
 
     async def _send_lines(self, lines: list[ConsoleLine]) -> None:
         if self._json:
-            body = ",".join(line.json for line in lines)
-            await self._send_frame('{"type":"lines","lines":[' + body + "]}")
+            await self._send_frame(self.feed.lines_frame(lines))
         else:
             for line in lines:
                 await self._send_frame(line.as_text())
