@@ -10,6 +10,7 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from vsmanager.console import Gap
 from vsmanager.remote.api import Backoff
 from vsmanager.remote.endpoint import EndpointError, config_dir, resolve_endpoint
 from vsmanager.remote.interactive import VS_COMMANDS, CommandCompleter
@@ -21,7 +22,7 @@ from vsmanager.remote.terminal import (
     parse_streams,
     status_table,
 )
-from vsmanager.remote.watcher import Gap, Resume
+from vsmanager.remote.watcher import Resume
 
 HOSTILE = [
     pytest.param("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07", id="osc-title"),

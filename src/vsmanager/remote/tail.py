@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from vsmanager.console import Gap
 from vsmanager.remote.api import HISTORY_PAGE_LINES, ApiClient
 from vsmanager.remote.endpoint import Endpoint
 from vsmanager.remote.terminal import LineRenderer, escape_text
-from vsmanager.remote.watcher import ConsoleWatcher, Gap, Line, Resume
+from vsmanager.remote.watcher import ConsoleWatcher, Line, Resume
 
 ALL = -1  # --tail all
 

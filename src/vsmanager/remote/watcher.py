@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from vsmanager import __version__
+from vsmanager.console import Gap
 from vsmanager.remote.api import AuthRefused, Backoff, ClientError, Unreachable
 from vsmanager.remote.endpoint import Endpoint
 
@@ -31,16 +31,6 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024
 OPEN_TIMEOUT_S = 10.0
 
 Line = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Gap:
-    from_seq: int
-    to_seq: int
-
-    @property
-    def count(self) -> int:
-        return self.to_seq - self.from_seq + 1
 
 
 class Resume:
