@@ -39,7 +39,7 @@ def _missing() -> str | None:
     if not Path(CHROMIUM).is_file():
         return f"chromium not found at {CHROMIUM} (install Debian's chromium or set VS_CHROMIUM)"
     if not STATIC_INDEX.is_file():
-        return f"web console not built ({STATIC_INDEX} missing): run `make web`"
+        return f"web console not built ({STATIC_INDEX} missing): run `scripts/install`"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -56,7 +56,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the sync API runs an event loop in this thread for as long as
+# Playwright is started, and the asyncio tests that follow must find none running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     reason = _missing()
     if reason is not None:
