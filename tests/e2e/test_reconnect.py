@@ -16,14 +16,27 @@ from console_page import (
     wait_for_seq,
     wait_for_text,
 )
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from proxy import TcpProxy
 
-from harness import TIME_SCALE, run_vsmanager, simulator_command
+from harness import TIME_SCALE, VsManager, run_vsmanager, simulator_command
 
 pytestmark = pytest.mark.e2e
 
 TICK = re.compile(r"Tick (\d+): ")
+
+
+def wait_for_seen(page: Page, seq: int) -> None:
+    """The page has received up to ``seq`` (while output keeps flowing, the terminal is never
+    idle for long, so this does not wait for it to finish parsing)."""
+    page.wait_for_function("(seq) => (window.__vsmTest.lastSeq() ?? 0) >= seq", arg=seq)
+
+
+def stop_the_flow(vsm: VsManager, page: Page) -> None:
+    """Stop the game, so that the page can finish parsing before the checks."""
+    with vsm.client(timeout=30) as client:
+        client.post("/server/stop", params={"wait": 20})
+    wait_for_seq(page, last_seq(vsm))
 
 
 def last_seq(vsm: object) -> int:
@@ -41,13 +54,14 @@ def test_reconnect_after_server_side_drop_shows_every_line_once(browser: Browser
         vsm.wait_for_state("running")
         sign_in_admin(page)
         for _ in range(3):
-            wait_for_seq(page, last_seq(vsm) + 50)
+            wait_for_seen(page, last_seq(vsm) + 50)
             proxy.cut()
             # Lines keep coming while the page is away; it must fetch exactly those.
             expect(page.locator("#connection")).to_contain_text("reconnecting")
             time.sleep(0.5 * TIME_SCALE)
             wait_connected(page)
-        wait_for_seq(page, last_seq(vsm) + 50)
+        wait_for_seen(page, last_seq(vsm) + 50)
+        stop_the_flow(vsm, page)
 
         assert hook(page, "connects") == 4
         assert hook(page, "duplicatesDropped") == 0, "the server resent lines the page had"
@@ -78,7 +92,10 @@ def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None
         # Skip the backoff wait if the page is in one (it may already be reconnecting).
         page.evaluate("document.getElementById('reconnect-now').click()")
         wait_connected(page)
-        wait_for_text(page, "lines skipped")
+        page.wait_for_function(
+            "() => window.__vsmTest.bufferText().some(r => r.includes('lines skipped'))"
+        )
+        stop_the_flow(vsm, page)
         rows = buffer_text(page)
         gap = next(row for row in rows if "lines skipped" in row)
         skipped = int(re.search(r"— ([\d,]+) lines? skipped —", gap).group(1).replace(",", ""))  # type: ignore[union-attr]
