@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from harness import (
     run_vsmanager,
     simulator_command,
 )
+from proxy import TcpProxy
 from vsmanager.cli import main
 
 TIMEOUT = 15.0 * TIME_SCALE
@@ -135,68 +135,6 @@ def follower(url: str, *args: str) -> Iterator[Follower]:
         child.stop()
 
 
-class CuttableProxy:
-    """A loopback TCP relay whose connections the test can cut, and whose upstream it can
-    change: a network failure, or vsmanager replaced, as the client sees them."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
-
-    def cut(self) -> None:
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def close(self) -> None:
-        self.listener.close()
-        self.cut()
-
-
-@contextlib.contextmanager
-def cuttable_proxy(upstream_port: int) -> Iterator[CuttableProxy]:
-    proxy = CuttableProxy(upstream_port)
-    try:
-        yield proxy
-    finally:
-        proxy.close()
-
-
 # -- history ------------------------------------------------------------------------------
 
 
@@ -290,7 +228,7 @@ def test_follow_prints_new_lines_live_and_notices_on_stderr(shared: VsManager) -
 
 def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> None:
     with run_vsmanager(simulator_command("--events-per-second", "50")) as vsm, \
-            cuttable_proxy(vsm.port) as proxy, \
+            TcpProxy(vsm.port) as proxy, \
             follower(proxy.url, "--tail", "0", "--json") as child:
         vsm.wait_for_state("running")
         for cut in range(1, 3):
@@ -314,13 +252,12 @@ def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> Non
 
 def test_follow_starts_over_when_vsmanager_was_replaced() -> None:
     with run_vsmanager(simulator_command("--events-per-second", "50")) as first, \
-            cuttable_proxy(first.port) as proxy, \
+            TcpProxy(first.port) as proxy, \
             follower(proxy.url, "--tail", "0", "--json") as child:
         child.wait_until("80 lines", lambda: len(child.out) >= 80)
         with run_vsmanager() as second:
             second.wait_for_state("running")
-            proxy.upstream_port = second.port
-            proxy.cut()
+            proxy.retarget(second.port)
             child.wait_until("the restart notice", lambda: child.notices("restarted") == 1)
             child.wait_until(
                 "the new server's ready line",

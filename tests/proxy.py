@@ -1,6 +1,7 @@
-"""A loopback TCP proxy the tests can cut: a real server-side drop, as the page sees it.
+"""A loopback TCP proxy the tests can cut: a real server-side drop, as a client sees it.
 
-The page loads through the proxy, so its socket to vsmanager runs through it too. ``cut``
+The page (or the terminal client) connects through the proxy, so its socket to vsmanager
+runs through it too. ``cut``
 closes every proxied connection (the browser sees the socket close abnormally, as when a
 server or a NAT box drops it); ``refuse`` also closes new ones at once until ``allow``.
 """
