@@ -80,6 +80,7 @@ class Simulator:
         self.started = time.monotonic()
         self.commands: queue.Queue[str | None] = queue.Queue()
         self.stopping = threading.Event()
+        self.sigterm = False
         self.out_lock = threading.Lock()
 
     # -- output ---------------------------------------------------------------------------
@@ -105,7 +106,9 @@ class Simulator:
     # -- lifecycle ------------------------------------------------------------------------
 
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, lambda *_: self.commands.put("/stop sigterm"))
+        # A signal handler runs between two bytecodes of the main thread, possibly inside
+        # the queue's lock: it only raises a flag, which the main loop polls.
+        signal.signal(signal.SIGTERM, self._on_sigterm)
         threading.Thread(target=self._read_stdin, daemon=True, name="stdin").start()
         if self.options.events_per_second > 0:
             threading.Thread(target=self._chatter, daemon=True, name="chatter").start()
@@ -116,10 +119,15 @@ class Simulator:
         self.say(f"Dedicated Server now running on Port {self.options.port} and all ips!", "Event")
         return self._main_loop()
 
+    def _on_sigterm(self, *_: object) -> None:
+        self.sigterm = True
+
     def _main_loop(self) -> int:
         next_event = time.monotonic() + self.options.event_interval
         rng = random.Random(42)
         while True:
+            if self.sigterm:
+                return self._shutdown("sigterm received")
             if self.options.crash_after is not None:
                 if time.monotonic() - self.started >= self.options.crash_after:
                     return self._crash()
@@ -170,10 +178,10 @@ class Simulator:
         self.say(f"Handling Console Command {command}", "Notification")
         name, _, arg = command.partition(" ")
         if name == "/stop":
-            if self.options.ignore_stop and arg != "sigterm":
+            if self.options.ignore_stop:
                 self.say("Stop ignored (simulator started with --ignore-stop)", "Warning")
                 return None
-            return self._shutdown("sigterm received" if arg == "sigterm" else "by console")
+            return self._shutdown("by console")
         if name == "/crash":
             return self._crash_now(arg)
         answer = self._answers().get(name)
