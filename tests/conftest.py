@@ -13,3 +13,11 @@ def vsm() -> Iterator[VsManager]:
     with run_vsmanager() as manager:
         manager.wait_for_state("running")
         yield manager
+
+
+@pytest.fixture(scope="module")
+def shared_vsm() -> Iterator[VsManager]:
+    """One vsmanager (simulator, running) shared by a module's tests that do not change it."""
+    with run_vsmanager() as manager:
+        manager.wait_for_state("running")
+        yield manager

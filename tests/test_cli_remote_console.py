@@ -138,57 +138,49 @@ def follower(url: str, *args: str) -> Iterator[Follower]:
 # -- history ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[VsManager]:
-    """One running vsmanager for the tests that only read (and send harmless commands)."""
-    with run_vsmanager() as manager:
-        manager.wait_for_state("running")
-        yield manager
-
-
-def test_tail_prints_the_newest_lines_as_plain_text(shared: VsManager, cli: Cli) -> None:
-    code, out, err = cli(shared.url, "console", "--tail", "3")
+def test_tail_prints_the_newest_lines_as_plain_text(shared_vsm: VsManager, cli: Cli) -> None:
+    code, out, err = cli(shared_vsm.url, "console", "--tail", "3")
     assert (code, err) == (0, "")
     printed = out.splitlines()
     assert len(printed) == 3
-    texts = [line["text"] for line in shared.history(lines=10_000)["lines"]]  # type: ignore[attr-defined]
+    texts = [line["text"] for line in shared_vsm.history(lines=10_000)["lines"]]  # type: ignore[attr-defined]
     start = texts.index(printed[0])
     assert texts[start:start + 3] == printed
     assert "vsmanager:" not in out and "\x1b" not in out
 
 
-def test_json_output_parses_line_by_line_with_consecutive_seqs(shared: VsManager, cli: Cli) -> None:
-    code, out, _ = cli(shared.url, "console", "--tail", "5", "--json")
+def test_json_output_parses_line_by_line_with_consecutive_seqs(shared_vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(shared_vsm.url, "console", "--tail", "5", "--json")
     assert code == 0
     lines = json_lines(out)
     assert len(lines) == 5
     assert seqs(lines) == list(range(seqs(lines)[0], seqs(lines)[0] + 5))
-    held = shared.history(after=seqs(lines)[0] - 1, limit=5)["lines"]
+    held = shared_vsm.history(after=seqs(lines)[0] - 1, limit=5)["lines"]
     assert lines == held
 
 
-def test_tail_all_prints_everything_held(shared: VsManager, cli: Cli) -> None:
-    code, out, _ = cli(shared.url, "console", "--tail", "all", "--json")
+def test_tail_all_prints_everything_held(shared_vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(shared_vsm.url, "console", "--tail", "all", "--json")
     assert code == 0
     lines = json_lines(out)
-    assert seqs(lines)[0] == shared.history(lines=0)["first_seq"] == 1
+    assert seqs(lines)[0] == shared_vsm.history(lines=0)["first_seq"] == 1
     assert seqs(lines) == list(range(1, len(lines) + 1))
     assert any("Dedicated Server now running" in str(line["text"]) for line in lines)
 
 
-def test_after_prints_exactly_the_lines_after_seq(shared: VsManager, cli: Cli) -> None:
-    code, out, _ = cli(shared.url, "console", "--after", "5", "--json")
+def test_after_prints_exactly_the_lines_after_seq(shared_vsm: VsManager, cli: Cli) -> None:
+    code, out, _ = cli(shared_vsm.url, "console", "--after", "5", "--json")
     assert code == 0
     lines = json_lines(out)
     assert seqs(lines)[0] == 6
     assert seqs(lines) == list(range(6, 6 + len(lines)))
 
 
-def test_streams_and_timestamps(shared: VsManager, cli: Cli) -> None:
-    with shared.client() as client:
+def test_streams_and_timestamps(shared_vsm: VsManager, cli: Cli) -> None:
+    with shared_vsm.client() as client:
         client.post("/console/command", json={"command": "/stats"}).raise_for_status()
-    shared.wait_for_line("Uptime")
-    code, out, _ = cli(shared.url, "console", "--tail", "1", "--streams", "command", "--timestamps")
+    shared_vsm.wait_for_line("Uptime")
+    code, out, _ = cli(shared_vsm.url, "console", "--tail", "1", "--streams", "command", "--timestamps")
     assert code == 0
     stamp, _, text = out.strip().partition(" ")
     assert text == "[CMD] /stats"
@@ -215,11 +207,11 @@ def test_lines_no_longer_held_are_reported_as_a_counted_gap(cli: Cli) -> None:
 # -- following ----------------------------------------------------------------------------
 
 
-def test_follow_prints_new_lines_live_and_notices_on_stderr(shared: VsManager) -> None:
-    with follower(shared.url, "--tail", "2") as child:
+def test_follow_prints_new_lines_live_and_notices_on_stderr(shared_vsm: VsManager) -> None:
+    with follower(shared_vsm.url, "--tail", "2") as child:
         child.wait_until("the connected notice", lambda: child.notices("connected to") == 1)
         child.wait_until("two lines of history", lambda: len(child.out) >= 2)
-        with shared.client() as client:
+        with shared_vsm.client() as client:
             client.post("/console/command", json={"command": "/announce hello"})
         child.wait_until("the answer", lambda: any("Server: hello" in s for s in child.out))
         assert "[CMD] /announce hello" in child.out
@@ -323,9 +315,9 @@ def test_raw_and_json_keep_the_exact_text(hostile: VsManager, cli: Cli) -> None:
     [pytest.param("not-the-key-0123456789", "refused", id="unknown-key"),
      pytest.param(MONITOR_KEY, "admin", id="monitor-key")],
 )
-def test_refused_key_exits_3(shared: VsManager, cli: Cli, key: str, words: str) -> None:
+def test_refused_key_exits_3(shared_vsm: VsManager, cli: Cli, key: str, words: str) -> None:
     for follow in ("--no-follow", "--follow"):
-        code, out, err = cli(shared.url, "console", follow, key=key)
+        code, out, err = cli(shared_vsm.url, "console", follow, key=key)
         assert (code, out) == (3, "")
         assert words in err and key not in err
 

@@ -25,7 +25,6 @@ log = structlog.get_logger("vsmanager.streaming")
 
 Format = Literal["text", "json"]
 
-WS_1000_NORMAL_CLOSURE = 1000
 WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import VsManager, run_vsmanager
-
 CHROMIUM = os.environ.get("VS_CHROMIUM", "/usr/bin/chromium")
 STATIC_INDEX = Path(__file__).resolve().parents[2] / "src" / "vsmanager" / "static" / "index.html"
 REQUIRE_BROWSER = os.environ.get("VS_REQUIRE_BROWSER") == "1"
@@ -73,11 +71,3 @@ def browser() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
-
-
-@pytest.fixture(scope="module")
-def shared_vsm() -> Iterator[VsManager]:
-    """One vsmanager (simulator, running) shared by a module's tests that do not change it."""
-    with run_vsmanager() as manager:
-        manager.wait_for_state("running")
-        yield manager
