@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from harness import TIME_SCALE
 from vsmanager.console import ConsoleBuffer
-from vsmanager.feed import ConsoleFeed, TickClock
+from vsmanager.feed import ConsoleFeed, JsonBatch, TickClock
 
 
 async def test_a_published_line_wakes_every_waiting_reader() -> None:
@@ -57,20 +58,52 @@ async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
 
 async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
     clock = TickClock()
-    quitter = asyncio.create_task(clock.next_tick(0.5))
-    stayer = asyncio.create_task(clock.next_tick(0.01))
+
+    async def sleep_until_tick(interval: float) -> None:
+        await clock.next_tick(interval)
+
+    quitter = asyncio.create_task(sleep_until_tick(0.5))
+    stayer = asyncio.create_task(sleep_until_tick(0.01))
     await asyncio.sleep(0)
     quitter.cancel()
     await asyncio.wait_for(stayer, 5 * TIME_SCALE)
     assert quitter.cancelled()
+    assert clock._waiters == []  # the cancelled one went with the tick
 
 
-def test_lines_frame_is_built_once_per_range() -> None:
+def test_a_json_batch_is_read_and_encoded_once_per_cursor() -> None:
     feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
     for n in range(3):
         feed.publish("stdout", f"line {n}")
-    lines = feed.buffer.read_after(0, 10).lines
-    first = feed.lines_frame(lines)
-    assert feed.lines_frame(list(lines)) is first
-    assert first.startswith('{"type":"lines","lines":[{"seq":1,')
-    assert feed.lines_frame(lines[1:]) != first
+    first = feed.json_batch(0, 10, 1000)
+    assert feed.json_batch(0, 10, 1000) is first
+    assert (first.gap, first.count, first.end) == (None, 3, 3)
+    frame = json.loads(first.frame)
+    assert frame["type"] == "lines"
+    assert [line["text"] for line in frame["lines"]] == ["line 0", "line 1", "line 2"]
+    assert feed.json_batch(1, 10, 1000).count == 2  # another cursor: another batch
+
+
+def test_a_new_line_makes_a_fresh_json_batch_for_the_same_cursor() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    feed.publish("stdout", "one")
+    before = feed.json_batch(0, 10, 1000)
+    feed.publish("stdout", "two")
+    after = feed.json_batch(0, 10, 1000)
+    assert (before.count, after.count) == (1, 2)
+
+
+def test_a_json_batch_after_eviction_carries_the_gap() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(2, 1_000_000))
+    for n in range(5):
+        feed.publish("stdout", f"line {n}")
+    batch = feed.json_batch(0, 10, 1000)
+    assert batch.gap is not None and (batch.gap.from_seq, batch.gap.to_seq) == (1, 3)
+    assert (batch.count, batch.end) == (2, 5)
+
+
+def test_a_json_batch_with_no_line_left_ends_after_the_gap() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(2, 1_000_000))
+    for n in range(5):
+        feed.publish("stdout", f"line {n}")
+    assert feed.json_batch(5, 10, 1000) == JsonBatch(None, "", 0, 5)

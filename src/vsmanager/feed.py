@@ -7,9 +7,10 @@ reader. Each reader keeps its own cursor (a seq) and reads from the buffer when 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
-from vsmanager.console import ConsoleBuffer, ConsoleLine, Stream
+from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Slice, Stream
 
 
 class ConsoleFeed:
@@ -22,18 +23,20 @@ class ConsoleFeed:
         # them, so a line published while nobody waits costs nothing.
         self._waiters: list[asyncio.Future[None]] = []
         self.clock = TickClock()
-        self._frame_range = (0, 0)
-        self._frame = ""
+        # The last batch read, by (cursor, newest seq, limit, text bound): a new line or an
+        # eviction changes the newest seq, so a hit is always what a fresh read would give.
+        self._batch_key: tuple[int, int, int, int] = (-1, -1, 0, 0)
+        self._batch = JsonBatch(None, "", 0, 0)
 
-    def lines_frame(self, lines: list[ConsoleLine]) -> str:
-        """The JSON ``lines`` frame for these lines. Paced clients that are caught up send
-        the same lines on the same tick: the frame is built once for all of them."""
-        key = (lines[0].seq, lines[-1].seq)
-        if key != self._frame_range:
-            body = ",".join(line.json for line in lines)
-            self._frame = '{"type":"lines","lines":[' + body + "]}"
-            self._frame_range = key
-        return self._frame
+    def json_batch(self, cursor: int, limit: int, max_text: int) -> JsonBatch:
+        """What a JSON client at ``cursor`` sends next: the gap it missed, if any, and one
+        ``lines`` frame. Paced clients that are caught up ask for the same cursor on the same
+        tick: the first one reads and encodes, the others reuse its batch."""
+        key = (cursor, self.buffer.last_seq, limit, max_text)
+        if key != self._batch_key:
+            self._batch = _encode_batch(self.buffer.read_after(cursor, limit, max_text), cursor)
+            self._batch_key = key
+        return self._batch
 
     def publish(self, stream: Stream, text: str) -> ConsoleLine:
         line = self.buffer.append(stream, text)
@@ -71,6 +74,22 @@ class ConsoleFeed:
                 waiter.set_result(None)
 
 
+@dataclass(frozen=True, slots=True)
+class JsonBatch:
+    gap: Gap | None
+    frame: str  # a ``lines`` frame, or "" when there is no line
+    count: int  # lines in the frame
+    end: int  # the cursor after this batch
+
+
+def _encode_batch(batch: Slice, cursor: int) -> JsonBatch:
+    if batch.lines:
+        body = ",".join(line.json for line in batch.lines)
+        frame = '{"type":"lines","lines":[' + body + "]}"
+        return JsonBatch(batch.gap, frame, len(batch.lines), batch.lines[-1].seq)
+    return JsonBatch(batch.gap, "", 0, batch.gap.to_seq if batch.gap else cursor)
+
+
 class TickClock:
     """Ticks on multiples of an interval, shared by every paced client: one timer per tick
     for all of them, rather than a timer per client per frame."""
@@ -79,22 +98,25 @@ class TickClock:
         self._waiters: list[tuple[float, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
+        # Looked up once: asyncio.get_running_loop() costs a getpid() system call on
+        # Python 3.11, and a crowd of clients asks for a tick thousands of times a second.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def next_tick(self, interval: float) -> None:
-        """Sleep until the next multiple of ``interval`` (loop time)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        when = (now // interval + 1) * interval
+    def next_tick(self, interval: float) -> asyncio.Future[None]:
+        """A future that completes at the next multiple of ``interval`` (loop time).
+
+        Awaited directly, so that a paced client resumes one frame less deep; a waiter that
+        is cancelled is dropped at the next tick.
+        """
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        when = (loop.time() // interval + 1) * interval
         waiter = loop.create_future()
         self._waiters.append((when, waiter))
         if self._timer is None or when < self._due:
             self._arm(loop, when)
-        try:
-            await waiter
-        finally:
-            if not waiter.done():
-                waiter.cancel()
-                self._waiters = [(w, f) for w, f in self._waiters if f is not waiter]
+        return waiter
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._timer is not None:

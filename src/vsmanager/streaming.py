@@ -16,7 +16,7 @@ import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.commands import InvalidCommand, validate_command
-from vsmanager.console import MAX_SEQ, ConsoleLine, Gap
+from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
 from vsmanager.supervisor import LifecycleError, Supervisor
@@ -93,6 +93,8 @@ class ConsoleSession:
         self._json = options.format == "json"
         self._sender: asyncio.Task[None] | None = None
         self._too_slow = False
+        # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
+        self._loop = asyncio.get_running_loop()
 
     async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
@@ -140,44 +142,51 @@ class ConsoleSession:
     async def _send_loop(self) -> None:
         cursor, notice = self._start_cursor()
         seen_status = -1
-        limit = self.settings.ws_max_batch_lines
-        buffer = self.feed.buffer
         if notice:
             await self._send_error("after_out_of_range", notice)
         while True:
             if self._json and seen_status != self.feed.status_version:
                 seen_status = self.feed.status_version
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
-            if buffer.last_seq <= cursor:
+            if self.feed.buffer.last_seq <= cursor:
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
                 await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
-            batch = buffer.read_after(cursor, limit, MAX_FRAME_TEXT)
-            if batch.gap is not None:
-                await self._send_gap(batch.gap)
-                cursor = batch.gap.to_seq
-            if batch.lines:
-                await self._send_lines(batch.lines)
-                cursor = batch.lines[-1].seq
             if self._json:
-                await self._pace()
+                cursor = await self._send_json_batch(cursor)
+                tick = self._next_tick()
+                if tick is not None:
+                    await tick
+            else:
+                cursor = await self._send_text_batch(cursor)
 
-    async def _pace(self) -> None:
+    async def _send_json_batch(self, cursor: int) -> int:
+        batch = self.feed.json_batch(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
+        if batch.gap is not None:
+            await self._send_gap(batch.gap)
+        if batch.count:
+            await self._send_frame(batch.frame)
+            self.lines_sent += batch.count
+        return batch.end
+
+    async def _send_text_batch(self, cursor: int) -> int:
+        batch = self.feed.buffer.read_after(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
+        if batch.gap is not None:
+            await self._send_gap(batch.gap)
+            cursor = batch.gap.to_seq
+        for line in batch.lines:
+            await self._send_frame(line.as_text())
+            self.lines_sent += 1
+            cursor = line.seq
+        return cursor
+
+    def _next_tick(self) -> asyncio.Future[None] | None:
         # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
         # is shared among JSON clients. Past a few clients, each sleeps after a frame until
         # the next tick of the feed's clock, while lines pile up for the next frame; ticks
         # are shared, so caught-up clients wake together and send the same frame.
         interval = self.feed.readers / self.settings.ws_frames_per_second
-        if interval >= MIN_PACING_S:
-            await self.feed.clock.next_tick(interval)
-
-    async def _send_lines(self, lines: list[ConsoleLine]) -> None:
-        if self._json:
-            await self._send_frame(self.feed.lines_frame(lines))
-        else:
-            for line in lines:
-                await self._send_frame(line.as_text())
-        self.lines_sent += len(lines)
+        return self.feed.clock.next_tick(interval) if interval >= MIN_PACING_S else None
 
     async def _send_gap(self, gap: Gap) -> None:
         if self._json:
@@ -198,7 +207,7 @@ class ConsoleSession:
     async def _send_frame(self, frame: str) -> None:
         # A send waits while the client's socket is full; the watchdog times it, which costs
         # far less than a timer per frame.
-        self.sending_since = asyncio.get_running_loop().time()
+        self.sending_since = self._loop.time()
         try:
             await self.ws.send_text(frame)
         finally:
