@@ -18,7 +18,7 @@ from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
 from vsmanager.routes import console, health, server
 from vsmanager.settings import Settings
-from vsmanager.streaming import SendWatchdog
+from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import LifecycleError, Supervisor
 
 log = structlog.get_logger("vsmanager.app")
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.keyring = KeyRing(settings)
     app.state.ready = False
     install_error_handlers(app)
+    app.add_middleware(KeepServerSend)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)

@@ -19,6 +19,7 @@ class ConsoleFeed:
         self.status: dict[str, Any] = {}
         self.status_version = 0
         self.readers = 0
+        self.sessions_started = 0
         # The futures of the readers waiting now; publishing wakes them all and forgets
         # them, so a line published while nobody waits costs nothing.
         self._waiters: list[asyncio.Future[None]] = []
@@ -102,8 +103,9 @@ class TickClock:
         # Python 3.11, and a crowd of clients asks for a tick thousands of times a second.
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def next_tick(self, interval: float) -> asyncio.Future[None]:
-        """A future that completes at the next multiple of ``interval`` (loop time).
+    def next_tick(self, interval: float, offset: float = 0.0) -> asyncio.Future[None]:
+        """A future that completes at the next multiple of ``interval`` plus ``offset``
+        (loop time).
 
         Awaited directly, so that a paced client resumes one frame less deep; a waiter that
         is cancelled is dropped at the next tick.
@@ -111,7 +113,7 @@ class TickClock:
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        when = (loop.time() // interval + 1) * interval
+        when = ((loop.time() - offset) // interval + 1) * interval + offset
         waiter = loop.create_future()
         self._waiters.append((when, waiter))
         if self._timer is None or when < self._due:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.commands import InvalidCommand, validate_command
@@ -34,10 +35,34 @@ WS_4400_BAD_REQUEST = 4400
 # save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients get a
 # frame per line at once, and a crowd shares the budget.
 MIN_PACING_S = 0.002
+TICK_PHASES = 2
 _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
 MAX_FRAME_TEXT = 256 * 1024
+
+
+# Where KeepServerSend leaves the server's own ASGI send in a WebSocket's scope.
+SERVER_SEND = "vsmanager.server_send"
+
+
+class KeepServerSend:
+    """ASGI middleware that keeps the server's send for console frames.
+
+    Between the server and a WebSocket endpoint, Starlette and FastAPI wrap ``send`` in
+    layers that only note whether an HTTP response has started; a crowd of JSON clients
+    sends thousands of frames a second, and each layer is a coroutine per frame. Frames go
+    straight to the server's send; accepting, closing and receiving still go through
+    Starlette's WebSocket.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class BadQuery(ValueError):
@@ -95,6 +120,10 @@ class ConsoleSession:
         self._too_slow = False
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
+        self._send = websocket.scope.get(SERVER_SEND) or websocket.send
+        # Which half of the crowd this client ticks with (see _next_tick).
+        feed.sessions_started += 1
+        self._phase = feed.sessions_started % TICK_PHASES
 
     async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
@@ -184,9 +213,13 @@ class ConsoleSession:
         # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
         # is shared among JSON clients. Past a few clients, each sleeps after a frame until
         # the next tick of the feed's clock, while lines pile up for the next frame; ticks
-        # are shared, so caught-up clients wake together and send the same frame.
+        # are shared, so caught-up clients wake together and send the same frame. The crowd
+        # ticks in two halves, half an interval apart: each burst of frames is half as long,
+        # and so is the wait of the clients served last in it.
         interval = self.feed.readers / self.settings.ws_frames_per_second
-        return self.feed.clock.next_tick(interval) if interval >= MIN_PACING_S else None
+        if interval < MIN_PACING_S:
+            return None
+        return self.feed.clock.next_tick(interval, self._phase * interval / TICK_PHASES)
 
     async def _send_gap(self, gap: Gap) -> None:
         if self._json:
@@ -209,7 +242,10 @@ class ConsoleSession:
         # far less than a timer per frame.
         self.sending_since = self._loop.time()
         try:
-            await self.ws.send_text(frame)
+            await self._send({"type": "websocket.send", "text": frame})
+        except OSError:
+            # What Starlette's send would raise: the client is gone.
+            raise WebSocketDisconnect(1006) from None
         finally:
             self.sending_since = None
 
