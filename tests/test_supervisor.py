@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -302,6 +303,38 @@ async def test_no_process_of_the_game_outlives_it(make_supervisor: Make, tmp_pat
     await supervisor.stop()
     assert await supervisor.wait_exited(10 * TIME_SCALE)
     await wait_until(lambda: not _alive(grandchild), timeout=5)
+
+
+async def test_a_process_outside_the_group_holding_the_pipes_does_not_hold_the_exit(
+    make_supervisor: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A grandchild in a session of its own escapes the group kill and keeps stdout open:
+    # the exit is still reported, the game's own last line is kept, and after the drain
+    # timeout the pipe is closed, so the escaped process's output stops reaching the console.
+    monkeypatch.setattr("vsmanager.supervisor.PIPE_DRAIN_TIMEOUT_S", 0.5)
+    pidfile = tmp_path / "escaped.pid"
+    chatter = "import time\nwhile True:\n    print('escaped', flush=True)\n    time.sleep(0.02)"
+    code = (
+        "import subprocess, sys\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {chatter!r}], start_new_session=True)\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        "print('the game is done', flush=True)\n"
+    )
+    supervisor = make_supervisor(code, server_ready_pattern="")
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_exited(10 * TIME_SCALE)
+        assert supervisor.state is ServerState.STOPPED and supervisor.exit_code == 0
+        lines = texts(supervisor)
+        assert "the game is done" in lines and lines[-1] == "server exited with code 0"
+        escaped = int(pidfile.read_text())
+        # Writing to the closed pipe ends the escaped process (SIGPIPE / BrokenPipeError).
+        await wait_until(lambda: not _alive(escaped), timeout=10)
+        assert texts(supervisor)[-1] == "server exited with code 0"
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(int(pidfile.read_text())).kill()
 
 
 async def test_restart_keeps_seq_growing_and_counts(make_supervisor: Make) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import sys
 import time
@@ -15,13 +16,13 @@ from typing import Any
 
 import structlog
 
+from vsmanager.capture import STDERR_FD, STDOUT_FD, GameProtocol, PipeCapture
+from vsmanager.console import Stream
 from vsmanager.feed import ConsoleFeed
-from vsmanager.lines import LineSplitter
 from vsmanager.settings import Settings
 
 log = structlog.get_logger("vsmanager.supervisor")
 
-READ_CHUNK_BYTES = 64 * 1024
 # After the game exits, how long its pipes may stay open (a grandchild holding them)
 # before capture gives up on them.
 PIPE_DRAIN_TIMEOUT_S = 5.0
@@ -67,6 +68,7 @@ class Supervisor:
         self._lifecycle = asyncio.Lock()
         self._state_changed = asyncio.Event()
         self._restarting = False
+        self._ready: re.Pattern[str] | None = None
         self._publish_status()
 
     # -- what the API reads --------------------------------------------------------------
@@ -180,8 +182,16 @@ class Supervisor:
                 f"the server is already {self.state.value}",
             )
         argv = self.settings.server_argv
+        loop = asyncio.get_running_loop()
+        streams: tuple[tuple[int, Stream], ...] = ((STDOUT_FD, "stdout"), (STDERR_FD, "stderr"))
+        captures = {
+            fd: PipeCapture(stream, self._capture_line, self.settings.console_max_line_bytes,
+                            self.settings.console_partial_flush_s, loop)
+            for fd, stream in streams
+        }
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: GameProtocol(captures, loop),
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -196,6 +206,7 @@ class Supervisor:
             self.exit_code = None
             self._set_state(ServerState.CRASHED)
             raise LifecycleError("start_failed", f"could not start {argv[0]!r}: {exc}") from None
+        proc = asyncio.subprocess.Process(transport, protocol, loop)
         self._proc = proc
         self.starts += 1
         self.exit_code = None
@@ -205,14 +216,9 @@ class Supervisor:
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.feed.publish("system", f"server started (pid {proc.pid})")
         log.info("server_started", pid=proc.pid, argv0=argv[0])
-        ready = self.settings.ready_regex
-        self._set_state(ServerState.STARTING if ready else ServerState.RUNNING)
-        assert proc.stdout is not None and proc.stderr is not None
-        pumps = [
-            self._spawn_task(self._pump(proc.stdout, "stdout", ready), "pump-stdout"),
-            self._spawn_task(self._pump(proc.stderr, "stderr", ready), "pump-stderr"),
-        ]
-        self._spawn_task(self._watch(proc, pumps), "watch")
+        self._ready = self.settings.ready_regex
+        self._set_state(ServerState.STARTING if self._ready else ServerState.RUNNING)
+        self._spawn_task(self._watch(proc, transport, list(captures.values())), "watch")
 
     def _begin_stop(self) -> None:
         if self.state not in (ServerState.STARTING, ServerState.RUNNING):
@@ -266,30 +272,18 @@ class Supervisor:
             return False
         return True
 
-    async def _pump(self, reader: asyncio.StreamReader, stream: Any, ready: Any) -> None:
-        splitter = LineSplitter(self.settings.console_max_line_bytes)
-        flush_after = self.settings.console_partial_flush_s
-        publish = self.feed.publish
-        while True:
-            chunk: bytes | None = None
-            try:
-                if splitter.has_pending:
-                    chunk = await asyncio.wait_for(reader.read(READ_CHUNK_BYTES), flush_after)
-                else:
-                    chunk = await reader.read(READ_CHUNK_BYTES)
-            except TimeoutError:
-                pass  # silence after a partial line: a prompt, or a line still being written
-            except (ConnectionResetError, BrokenPipeError):
-                chunk = b""
-            lines = splitter.feed(chunk) if chunk else splitter.flush()
-            for text in lines:
-                publish(stream, text)
-                if ready is not None and self.state is ServerState.STARTING and ready.search(text):
-                    self._set_state(ServerState.RUNNING)
-            if chunk == b"":
-                return
+    def _capture_line(self, stream: Stream, text: str) -> None:
+        self.feed.publish(stream, text)
+        ready = self._ready
+        if ready is not None and self.state is ServerState.STARTING and ready.search(text):
+            self._set_state(ServerState.RUNNING)
 
-    async def _watch(self, proc: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]]) -> None:
+    async def _watch(
+        self,
+        proc: asyncio.subprocess.Process,
+        transport: asyncio.SubprocessTransport,
+        captures: list[PipeCapture],
+    ) -> None:
         # Process.wait() also waits for the pipes to close, which a grandchild holding them
         # would delay forever; the exit itself shows in returncode.
         waiter = asyncio.ensure_future(proc.wait())
@@ -298,9 +292,16 @@ class Supervisor:
         code = proc.returncode
         # Whatever the game left behind in its group goes too: no orphans, and its pipes close.
         self._signal_group(proc, signal.SIGKILL)
-        _, pending = await asyncio.wait([*pumps, waiter], timeout=PIPE_DRAIN_TIMEOUT_S)
-        for task in pending:
-            task.cancel()
+        # The last lines before the exit are in the pipes: read them to EOF (bounded).
+        ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures]
+        _, pending = await asyncio.wait([*ends, waiter], timeout=PIPE_DRAIN_TIMEOUT_S)
+        for capture, fd in zip(captures, (STDOUT_FD, STDERR_FD), strict=True):
+            if capture.closed in pending:
+                # Something outside the group still holds the pipe: stop reading it.
+                capture.abandon()
+                pipe = transport.get_pipe_transport(fd)
+                if pipe is not None:
+                    pipe.close()
         if proc.stdin is not None:
             proc.stdin.close()
         self.exit_code = code
