@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+
+import pytest
+import uvloop
 
 from harness import TIME_SCALE
 from vsmanager.console import ConsoleBuffer
@@ -54,6 +58,31 @@ async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
     boundary = round(woke[0] / interval) * interval
     assert abs(woke[0] - boundary) < 0.003 * TIME_SCALE  # on a boundary, give or take a timer
     assert max(woke) - min(woke) < 0.003 * TIME_SCALE  # everyone on the same tick
+
+
+@pytest.mark.parametrize("offset_share", [0.0, 0.5])
+def test_a_sleeper_wakes_once_per_tick_when_ticks_fall_between_milliseconds(
+    offset_share: float,
+) -> None:
+    # 100 clients on a budget of 6,667 frames/s tick every 14.9993 ms; uvloop's clock (the
+    # server's loop) moves in whole milliseconds, so a tick is served up to half a
+    # millisecond early. Asking for the next tick right then must not return the same tick
+    # again: that was two frames per tick.
+    interval = 100 / 6667
+
+    async def wake_times() -> list[float]:
+        clock = TickClock()
+        loop = asyncio.get_running_loop()
+        woke: list[float] = []
+        for _ in range(12):
+            tick = clock.next_tick(interval, offset_share * interval)
+            await asyncio.wait_for(tick, 5 * TIME_SCALE)
+            woke.append(loop.time())
+        return woke
+
+    woke = uvloop.run(wake_times())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(woke)]
+    assert min(gaps) > interval / 2
 
 
 async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:

@@ -91,6 +91,11 @@ def _encode_batch(batch: Slice, cursor: int) -> JsonBatch:
     return JsonBatch(batch.gap, "", 0, batch.gap.to_seq if batch.gap else cursor)
 
 
+# The loop's clock moves in whole milliseconds under uvloop, so a tick may be served up to
+# this much before its exact time; waking and then asking for the next tick both allow it.
+_EARLY_S = 0.0005
+
+
 class TickClock:
     """Ticks on multiples of an interval, shared by every paced client: one timer per tick
     for all of them, rather than a timer per client per frame."""
@@ -113,7 +118,10 @@ class TickClock:
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        when = ((loop.time() - offset) // interval + 1) * interval + offset
+        # The next tick after the one that may just have woken the caller, up to _EARLY_S
+        # ahead of the loop's clock: asking again would wake it twice on one tick.
+        now = loop.time() + _EARLY_S
+        when = ((now - offset) // interval + 1) * interval + offset
         waiter = loop.create_future()
         self._waiters.append((when, waiter))
         if self._timer is None or when < self._due:
@@ -128,9 +136,7 @@ class TickClock:
 
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
-        # A timer may fire a little early (uvloop rounds to milliseconds): a waiter that is
-        # due within half a millisecond goes now.
-        now = loop.time() + 0.0005
+        now = loop.time() + _EARLY_S
         later: list[tuple[float, asyncio.Future[None]]] = []
         for when, waiter in self._waiters:
             if waiter.done():
