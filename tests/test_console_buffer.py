@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -80,6 +80,14 @@ def test_utc_timestamp_is_iso8601_with_microseconds_and_z() -> None:
     stamp = utc_timestamp()
     assert stamp.endswith("Z") and len(stamp) == len(TS)
     assert datetime.fromisoformat(stamp).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_utc_timestamp_matches_datetime_to_the_microsecond(now: float) -> None:
+    expected = datetime.fromtimestamp(now, UTC)
+    stamp = datetime.fromisoformat(utc_timestamp(now))
+    # datetime rounds to the nearest microsecond, the timestamp truncates: at most 1 us apart.
+    assert abs((stamp - expected).total_seconds()) <= 1e-6
 
 
 def test_buffer_without_room_for_a_line_is_refused() -> None:

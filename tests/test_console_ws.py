@@ -188,6 +188,32 @@ async def test_no_line_lost_or_doubled_where_history_meets_live() -> None:
             assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
+async def test_a_crowd_of_json_clients_gets_every_line_in_fewer_larger_frames() -> None:
+    # 60 clients on a budget of 1,000 frames/s: 60 ms per client per frame, in three tick
+    # groups. Each client must still get every line exactly once, several to a frame.
+    clients, wanted = 60, 400
+    with run_vsmanager(simulator_command("--events-per-second", "1000"),
+                       ws_frames_per_second=1000) as vsm:
+        vsm.wait_for_state("running")
+
+        async def watch() -> tuple[list[int], int]:
+            seqs: list[int] = []
+            frames = 0
+            async with open_ws(vsm, format="json", history_lines=0) as ws:
+                async with asyncio.timeout(TIMEOUT * 3):
+                    while len(seqs) < wanted:
+                        frame = json.loads(await ws.recv())
+                        if frame["type"] == "lines":
+                            frames += 1
+                            seqs.extend(line["seq"] for line in frame["lines"])
+            return seqs, frames
+
+        results = await asyncio.gather(*(watch() for _ in range(clients)))
+    for seqs, frames in results:
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert len(seqs) / frames > 5
+
+
 async def test_text_format_marks_commands(chatty: VsManager) -> None:
     async with open_ws(chatty, history_lines=0) as ws:
         with chatty.client() as client:

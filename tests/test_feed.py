@@ -97,7 +97,6 @@ async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
     quitter.cancel()
     await asyncio.wait_for(stayer, 5 * TIME_SCALE)
     assert quitter.cancelled()
-    assert clock._waiters == []  # the cancelled one went with the tick
 
 
 def test_a_json_batch_is_read_and_encoded_once_per_cursor() -> None:

@@ -97,14 +97,15 @@ _EARLY_S = 0.0005
 
 
 class TickClock:
-    """Ticks on multiples of an interval, shared by every paced client: one timer per tick
-    for all of them, rather than a timer per client per frame."""
+    """Ticks at multiples of an interval (plus an offset), shared by every paced client: the
+    clients due at the same moment share one list and one timer, rather than a timer per
+    client per frame."""
 
     def __init__(self) -> None:
-        self._waiters: list[tuple[float, asyncio.Future[None]]] = []
+        self._ticks: dict[float, list[asyncio.Future[None]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
-        # Looked up once: asyncio.get_running_loop() costs a getpid() system call on
+        # Looked up once: asyncio.get_running_loop() makes a getpid() system call on
         # Python 3.11, and a crowd of clients asks for a tick thousands of times a second.
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -113,7 +114,7 @@ class TickClock:
         (loop time).
 
         Awaited directly, so that a paced client resumes one frame less deep; a waiter that
-        is cancelled is dropped at the next tick.
+        is cancelled is dropped at its tick.
         """
         loop = self._loop
         if loop is None:
@@ -121,11 +122,15 @@ class TickClock:
         # The next tick after the one that may just have woken the caller, up to _EARLY_S
         # ahead of the loop's clock: asking again would wake it twice on one tick.
         now = loop.time() + _EARLY_S
+        # Same inputs, same float: the clients of one tick land in one list.
         when = ((now - offset) // interval + 1) * interval + offset
+        waiters = self._ticks.get(when)
+        if waiters is None:
+            waiters = self._ticks[when] = []
+            if self._timer is None or when < self._due:
+                self._arm(loop, when)
         waiter = loop.create_future()
-        self._waiters.append((when, waiter))
-        if self._timer is None or when < self._due:
-            self._arm(loop, when)
+        waiters.append(waiter)
         return waiter
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
@@ -137,14 +142,9 @@ class TickClock:
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         now = loop.time() + _EARLY_S
-        later: list[tuple[float, asyncio.Future[None]]] = []
-        for when, waiter in self._waiters:
-            if waiter.done():
-                continue
-            if when <= now:
-                waiter.set_result(None)
-            else:
-                later.append((when, waiter))
-        self._waiters = later
-        if later:
-            self._arm(loop, min(when for when, _ in later))
+        for when in [when for when in self._ticks if when <= now]:
+            for waiter in self._ticks.pop(when):
+                if not waiter.done():
+                    waiter.set_result(None)
+        if self._ticks:
+            self._arm(loop, min(self._ticks))

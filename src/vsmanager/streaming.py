@@ -32,10 +32,12 @@ WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
 
 # Pacing starts once a client's share of the frame budget is this long: shorter waits
-# save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients get a
-# frame per line at once, and a crowd shares the budget.
-MIN_PACING_S = 0.002
-TICK_PHASES = 2
+# save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients (up
+# to 13 at the default budget) get a frame per line at once, and a crowd shares the budget.
+MIN_PACING_S = 0.003
+# At most this many paced clients share a tick; a bigger crowd ticks in that many groups,
+# spread evenly over the interval.
+TICK_GROUP_CLIENTS = 25
 _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
@@ -121,9 +123,9 @@ class ConsoleSession:
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
         self._send = websocket.scope.get(SERVER_SEND) or websocket.send
-        # Which half of the crowd this client ticks with (see _next_tick).
+        # Which group of the crowd this client ticks with (see _next_tick).
         feed.sessions_started += 1
-        self._phase = feed.sessions_started % TICK_PHASES
+        self._slot = feed.sessions_started
 
     async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
@@ -213,13 +215,15 @@ class ConsoleSession:
         # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
         # is shared among JSON clients. Past a few clients, each sleeps after a frame until
         # the next tick of the feed's clock, while lines pile up for the next frame; ticks
-        # are shared, so caught-up clients wake together and send the same frame. The crowd
-        # ticks in two halves, half an interval apart: each burst of frames is half as long,
-        # and so is the wait of the clients served last in it.
-        interval = self.feed.readers / self.settings.ws_frames_per_second
+        # are shared, so caught-up clients wake together and send the same frame. A big
+        # crowd ticks in groups spread over the interval: a burst of 100 frames takes a few
+        # milliseconds, which the clients served last in it would wait on every frame.
+        readers = self.feed.readers
+        interval = readers / self.settings.ws_frames_per_second
         if interval < MIN_PACING_S:
             return None
-        return self.feed.clock.next_tick(interval, self._phase * interval / TICK_PHASES)
+        groups = -(-readers // TICK_GROUP_CLIENTS)
+        return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
 
     async def _send_gap(self, gap: Gap) -> None:
         if self._json:
