@@ -69,6 +69,7 @@ class Supervisor:
         self._state_changed = asyncio.Event()
         self._restarting = False
         self._ready: re.Pattern[str] | None = None
+        self._ready_seen = False
         self._publish_status()
 
     # -- what the API reads --------------------------------------------------------------
@@ -183,6 +184,9 @@ class Supervisor:
             )
         argv = self.settings.server_argv
         loop = asyncio.get_running_loop()
+        # Set before the game runs: its output may be read before the spawn call returns.
+        self._ready = self.settings.ready_regex
+        self._ready_seen = False
         streams: tuple[tuple[int, Stream], ...] = ((STDOUT_FD, "stdout"), (STDERR_FD, "stderr"))
         captures = {
             fd: PipeCapture(stream, self._capture_line, self.settings.console_max_line_bytes,
@@ -216,8 +220,8 @@ class Supervisor:
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.feed.publish("system", f"server started (pid {proc.pid})")
         log.info("server_started", pid=proc.pid, argv0=argv[0])
-        self._ready = self.settings.ready_regex
-        self._set_state(ServerState.STARTING if self._ready else ServerState.RUNNING)
+        ready = self._ready is None or self._ready_seen
+        self._set_state(ServerState.RUNNING if ready else ServerState.STARTING)
         self._spawn_task(self._watch(proc, transport, list(captures.values())), "watch")
 
     def _begin_stop(self) -> None:
@@ -275,8 +279,10 @@ class Supervisor:
     def _capture_line(self, stream: Stream, text: str) -> None:
         self.feed.publish(stream, text)
         ready = self._ready
-        if ready is not None and self.state is ServerState.STARTING and ready.search(text):
-            self._set_state(ServerState.RUNNING)
+        if ready is not None and not self._ready_seen and ready.search(text):
+            self._ready_seen = True
+            if self.state is ServerState.STARTING:
+                self._set_state(ServerState.RUNNING)
 
     async def _watch(
         self,
