@@ -1,7 +1,8 @@
 """The console feed: the buffer plus a way for readers to wait for what comes next.
 
-The producer (the supervisor's pipe readers) only appends and wakes; it never waits for a
+The producer (the supervisor's pipe capture) only appends and wakes; it never waits for a
 reader. Each reader keeps its own cursor (a seq) and reads from the buffer when it wants.
+Paced JSON readers also share the feed's tick clock and its last encoded batch.
 """
 
 from __future__ import annotations

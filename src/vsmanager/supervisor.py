@@ -222,7 +222,7 @@ class Supervisor:
         log.info("server_started", pid=proc.pid, argv0=argv[0])
         ready = self._ready is None or self._ready_seen
         self._set_state(ServerState.RUNNING if ready else ServerState.STARTING)
-        self._spawn_task(self._watch(proc, transport, list(captures.values())), "watch")
+        self._spawn_task(self._watch(proc, transport, captures), "watch")
 
     def _begin_stop(self) -> None:
         if self.state not in (ServerState.STARTING, ServerState.RUNNING):
@@ -288,7 +288,7 @@ class Supervisor:
         self,
         proc: asyncio.subprocess.Process,
         transport: asyncio.SubprocessTransport,
-        captures: list[PipeCapture],
+        captures: dict[int, PipeCapture],
     ) -> None:
         # Process.wait() also waits for the pipes to close, which a grandchild holding them
         # would delay forever; the exit itself shows in returncode.
@@ -299,9 +299,9 @@ class Supervisor:
         # Whatever the game left behind in its group goes too: no orphans, and its pipes close.
         self._signal_group(proc, signal.SIGKILL)
         # The last lines before the exit are in the pipes: read them to EOF (bounded).
-        ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures]
+        ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures.values()]
         _, pending = await asyncio.wait([*ends, waiter], timeout=PIPE_DRAIN_TIMEOUT_S)
-        for capture, fd in zip(captures, (STDOUT_FD, STDERR_FD), strict=True):
+        for fd, capture in captures.items():
             if capture.closed in pending:
                 # Something outside the group still holds the pipe: stop reading it.
                 capture.abandon()
