@@ -8,6 +8,7 @@ Paced JSON readers also share the feed's tick clock and its last encoded batch.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Slice, Stream
 class ConsoleFeed:
     def __init__(self, buffer: ConsoleBuffer) -> None:
         self.buffer = buffer
+        # Names this numbering of the console: seqs start again with each vsmanager process,
+        # so a client resuming with a seq must say which numbering it comes from.
+        self.console_id = secrets.token_hex(8)
         self.status: dict[str, Any] = {}
         self.status_version = 0
         self.readers = 0

@@ -88,6 +88,7 @@ class Supervisor:
             "exit_code": self.exit_code,
             "started_at": self._started_at if self.state in ALIVE else None,
             "restarts": max(0, self.starts - 1),
+            "console_id": self.feed.console_id,
         }
 
     # -- lifecycle -------------------------------------------------------------------------

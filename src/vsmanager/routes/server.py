@@ -6,7 +6,7 @@ from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, client_address
 from vsmanager.supervisor import Supervisor
@@ -25,6 +25,7 @@ class ServerStatus(BaseModel):
     exit_code: int | None
     started_at: str | None
     restarts: int
+    console_id: str = Field(description="This vsmanager process's console numbering (new per start).")
 
 
 @router.get("/status", response_model=ServerStatus)
