@@ -58,7 +58,7 @@ def test_monitor_is_refused_admin_endpoints_with_403(shared: VsManager, method: 
 def test_monitor_reads_status(shared: VsManager) -> None:
     with shared.client(MONITOR_KEY) as client:
         status = client.get("/server/status").json()
-    assert set(status) == {"state", "pid", "uptime_s", "exit_code", "started_at", "restarts"}
+    assert set(status) >= {"state", "pid", "uptime_s", "exit_code", "started_at", "restarts", "console_id"}
     assert status["state"] == "running" and status["pid"] > 0
 
 

@@ -40,7 +40,7 @@ def test_status_json_works_with_the_monitor_key(vsm: VsManager, cli: Cli) -> Non
     assert code == 0
     status = json.loads(out)
     assert status["state"] == "running"
-    assert set(status) == {"state", "pid", "uptime_s", "exit_code", "started_at", "restarts"}
+    assert set(status) >= {"state", "pid", "uptime_s", "exit_code", "started_at", "restarts", "console_id"}
 
 
 def test_stop_start_restart_wait_for_the_new_state(vsm: VsManager, cli: Cli) -> None:
