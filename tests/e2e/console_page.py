@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,19 @@ def wait_for_text(page: Page, needle: str) -> None:
     page.wait_for_function(
         "(needle) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => r.includes(needle))",
         arg=needle,
+    )
+
+
+def echo_pattern(command: str) -> str:
+    """A regex for the echo of ``command``: ``[CMD] /help``, or ``[CMD alice] /help`` when the
+    server names the key that sent it."""
+    return r"^\[CMD( [^\]]+)?\] " + re.escape(command) + "$"
+
+
+def wait_for_echo(page: Page, command: str) -> None:
+    page.wait_for_function(
+        "(p) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => new RegExp(p).test(r))",
+        arg=echo_pattern(command),
     )
 
 

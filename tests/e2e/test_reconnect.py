@@ -128,6 +128,6 @@ def test_restarted_vsmanager_clears_the_console_and_starts_afresh(browser: Brows
             wait_for_seq(page, last_seq(second))
             rows = buffer_text(page)
             assert "vsmanager restarted" in rows[0]
-            assert not any("[CMD] /help" in row for row in rows)
+            assert not any("] /help" in row and row.startswith("[CMD") for row in rows)
             seqs = hook(page, "keptSeqs")
             assert seqs == list(range(1, seqs[-1] + 1))
