@@ -55,6 +55,16 @@ export interface ServerStatus {
   readonly game?: GameFacts;
 }
 
+/** One resource sample of GET /server/metrics (t: unix seconds). */
+export interface MetricsSample {
+  readonly t: number;
+  readonly game_cpu_percent: number | null;
+  readonly game_rss_bytes: number | null;
+  readonly lines_per_second: number;
+  readonly players_online: number;
+  readonly clients?: number;
+}
+
 /** Lines the server could not deliver: both ends inclusive. */
 export interface Gap {
   readonly from_seq: number;
@@ -111,6 +121,21 @@ export function isRunInfo(value: unknown): value is RunInfo {
     isStringOrNull(value["ended_at"] ?? null) &&
     isIntOrNull(value["exit_code"] ?? null) &&
     (value["outcome"] === null || value["outcome"] === undefined || (typeof value["outcome"] === "string" && OUTCOMES.has(value["outcome"])))
+  );
+}
+
+function isNumberOrNull(value: unknown): value is number | null {
+  return value === null || (typeof value === "number" && Number.isFinite(value));
+}
+
+export function isMetricsSample(value: unknown): value is MetricsSample {
+  return (
+    isObject(value) &&
+    typeof value["t"] === "number" &&
+    isNumberOrNull(value["game_cpu_percent"] ?? null) &&
+    isNumberOrNull(value["game_rss_bytes"] ?? null) &&
+    typeof value["lines_per_second"] === "number" &&
+    typeof value["players_online"] === "number"
   );
 }
 

@@ -1,5 +1,6 @@
 // Entry point: sign in (or reuse the tab's key), then start the page for the key's role.
 import "@xterm/xterm/css/xterm.css";
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { startAdmin, startMonitor } from "./app";
 import { checkKey, InvalidKey, keyStore, type Role } from "./auth";
