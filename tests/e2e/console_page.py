@@ -61,7 +61,7 @@ def sign_in_admin(page: Page) -> None:
 
 
 def wait_connected(page: Page) -> None:
-    page.wait_for_function("window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
+    page.wait_for_function("() => window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
 
 
 def hook(page: Page, name: str, *args: Any) -> Any:
@@ -70,7 +70,7 @@ def hook(page: Page, name: str, *args: Any) -> Any:
 
 def wait_idle(page: Page) -> None:
     """Wait until every line the page accepted has been parsed by the terminal."""
-    page.wait_for_function("window.__vsmTest.idle()")
+    page.wait_for_function("() => window.__vsmTest.idle()")
 
 
 def buffer_text(page: Page) -> list[str]:

@@ -145,7 +145,7 @@ def test_timestamps_toggle_redraws_every_line(page: Page) -> None:
 
 
 def test_scrolling_up_stops_following_until_jump_to_latest(page: Page) -> None:
-    page.wait_for_function("window.__vsmTest.bufferText().length > 80")
+    page.wait_for_function("() => window.__vsmTest.bufferText().length > 80")
     jump = page.locator("#jump-latest")
     expect(jump).to_be_hidden()
     page.locator("#terminal").hover()

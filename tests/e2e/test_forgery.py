@@ -103,7 +103,7 @@ def test_sign_out_forgets_the_command_history(browser: Browser, forger: VsManage
 def test_a_remembered_device_keeps_the_command_history(browser: Browser, forger: VsManager) -> None:
     with open_page(browser, forger.url) as page:
         sign_in(page, remember=True)
-        page.wait_for_function("window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
+        page.wait_for_function("() => window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
         send_command(page, "/kept")
         wait_for_text(page, "echo /kept")
         page.click("#sign-out")

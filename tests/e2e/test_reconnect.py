@@ -80,7 +80,7 @@ def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None
     ):
         vsm.wait_for_state("running")
         sign_in_admin(page)
-        page.wait_for_function("window.__vsmTest.lastSeq() !== null")  # the history has come
+        page.wait_for_function("() => window.__vsmTest.lastSeq() !== null")  # the history has come
         away_from = hook(page, "lastSeq")
         proxy.refuse()
         expect(page.locator("#connection")).to_contain_text("reconnecting in")

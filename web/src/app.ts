@@ -50,6 +50,7 @@ function stripElements(): StripElements {
     lines: byId("chart-lines"),
     playerCount: byId("players-count"),
     playerList: byId("players-list"),
+    playerSection: byId("players"),
   };
 }
 

@@ -24,6 +24,7 @@ export interface StripElements {
   readonly lines: HTMLElement;
   readonly playerCount: HTMLElement;
   readonly playerList: HTMLElement;
+  readonly playerSection: HTMLElement;
 }
 
 function formatBytes(bytes: number | null): string {
@@ -63,7 +64,11 @@ export class ResourceStrip {
     /** Puts a player's name in the command bar; null for a Monitor key (no commands). */
     private readonly onPlayer: ((name: string) => void) | null,
   ) {
-    el.strip.hidden = false;
+    // Hidden until there is something to show: a vsmanager without metrics or game facts
+    // (an older one) keeps the page as it was.
+    el.strip.hidden = true;
+    el.charts.hidden = true;
+    el.playerSection.hidden = true;
     this.open = loadOpen();
     this.charts = {
       cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5 }),
@@ -113,13 +118,14 @@ export class ResourceStrip {
       const page = await this.api.metrics(this.series.newest);
       this.polls += 1;
       this.series.add(page.samples);
+      this.el.charts.hidden = false;
+      this.el.strip.hidden = false;
       if (this.open) this.draw();
       delay = Math.max(MIN_POLL_MS, page.interval_s * 1000);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        // A vsmanager without metrics: no charts, and nothing to poll.
-        this.el.charts.hidden = true;
-        return;
+        return; // a vsmanager without metrics: no charts, and nothing to poll
+
       }
     }
     this.timer = window.setTimeout(() => void this.poll(), delay);
@@ -139,13 +145,19 @@ export class ResourceStrip {
 
   private renderSummary(): void {
     if (this.status === null) return;
-    this.el.summary.textContent = summarize(this.status, Date.now());
+    const text = summarize(this.status, Date.now());
+    this.el.summary.textContent = text;
+    if (text !== "") this.el.strip.hidden = false;
   }
 
   private renderPlayers(): void {
     const game = this.status === null ? null : statusFacts(this.status).game;
     const names = game?.players ?? [];
     const key = JSON.stringify(names);
+    if (game !== null) {
+      this.el.playerSection.hidden = false;
+      this.el.strip.hidden = false;
+    }
     if (key === this.playersShown) return; // keep focus and hover on an unchanged list
     this.playersShown = key;
     this.el.playerCount.textContent = game === null ? "" : `(${game.players_online})`;
@@ -167,7 +179,7 @@ export class ResourceStrip {
     if (items.length === 0) {
       const empty = document.createElement("li");
       empty.className = "muted";
-      empty.textContent = game === null ? "This vsmanager does not track players." : "Nobody is online.";
+      empty.textContent = "Nobody is online.";
       items.push(empty);
     }
     this.el.playerList.replaceChildren(...items);
