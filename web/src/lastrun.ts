@@ -60,7 +60,7 @@ export class LastRunBanner {
     }
     this.el.banner.hidden = text === "";
     this.el.text.textContent = text;
-    this.el.read.hidden = this.api === null || run === null || run.last_seq === undefined;
+    this.el.read.hidden = this.api === null || run === null;
     if (run !== null) this.el.read.textContent = `Show run ${run.run}'s last lines`;
   }
 
