@@ -11,7 +11,7 @@ import pytest
 from console_page import WAIT_MS, hook, send_command, sign_in_admin, wait_for_echo
 from playwright.sync_api import Browser, Route
 
-from harness import VsManager, run_vsmanager
+from harness import VsManager
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,8 @@ def test_page_runs_under_its_content_security_policy(browser: Browser, shared_vs
         if served is None:
             def add_policy(route: Route) -> None:
                 response = route.fetch()
-                route.fulfill(response=response, headers={**response.headers, "content-security-policy": PAGE_POLICY})
+                headers = {**response.headers, "content-security-policy": PAGE_POLICY}
+                route.fulfill(response=response, headers=headers)
 
             page.route(shared_vsm.url + "/", add_policy)
         page.add_init_script(script=f"({VIOLATIONS})()")

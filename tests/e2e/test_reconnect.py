@@ -132,3 +132,35 @@ def test_restarted_vsmanager_clears_the_console_and_starts_afresh(browser: Brows
             assert not any("] /help" in row and row.startswith("[CMD") for row in rows)
             seqs = hook(page, "keptSeqs")
             assert seqs == list(range(1, seqs[-1] + 1))
+
+
+def test_resume_into_a_restarted_vsmanager_with_more_lines_is_not_taken_as_missed_lines(
+    browser: Browser,
+) -> None:
+    """The silent case of issue #8: the new vsmanager already numbers past our last seq, so
+    only the console_id can tell its lines from the ones we missed."""
+    with (
+        run_vsmanager() as first,
+        TcpProxy(first.port) as proxy,
+        open_page(browser, proxy.url) as page,
+    ):
+        first.wait_for_state("running")
+        sign_in_admin(page)
+        wait_for_seq(page, last_seq(first))
+        old_id = hook(page, "consoleId")
+        assert isinstance(old_id, str)
+        with run_vsmanager() as second:
+            second.wait_for_state("running")
+            with second.client() as client:
+                for _ in range(5):
+                    client.post("/console/command", json={"command": "/help"})
+            second.wait_for_line("Available commands")
+            assert last_seq(second) > last_seq(first) + 5
+            proxy.retarget(second.port)
+            wait_for_text(page, "vsmanager restarted; the console starts again")
+            wait_for_seq(page, last_seq(second))
+            rows = buffer_text(page)
+            assert "vsmanager restarted; the console starts again" in rows[0]
+            seqs = hook(page, "keptSeqs")
+            assert seqs == list(range(1, seqs[-1] + 1)), "lines of two numberings mixed"
+            assert hook(page, "consoleId") not in (None, old_id)
