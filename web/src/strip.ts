@@ -35,7 +35,7 @@ function formatBytes(bytes: number | null): string {
 
 function formatNumber(value: number | null, unit = ""): string {
   if (value === null) return "–";
-  const text = value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(value >= 10 ? 0 : 1);
+  const text = Number.isInteger(value) || value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(value >= 10 ? 0 : 1);
   return unit === "" ? text : `${text} ${unit}`;
 }
 
