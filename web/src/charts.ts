@@ -8,6 +8,8 @@ export interface SparkOptions {
   readonly format: (value: number | null) => string;
   /** The y range never shrinks below this (a flat 0.1 % line must not look like a spike). */
   readonly minMax: number;
+  /** Plot height in CSS pixels. */
+  readonly height?: number;
 }
 
 const HEIGHT = 56;
@@ -43,7 +45,7 @@ export class SparkChart {
     this.plot = new uPlot(
       {
         width: Math.max(80, canvas.clientWidth),
-        height: HEIGHT,
+        height: options.height ?? HEIGHT,
         legend: { show: false },
         cursor: { show: false },
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
@@ -60,7 +62,7 @@ export class SparkChart {
     );
     new ResizeObserver(() => {
       const width = canvas.clientWidth;
-      if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: HEIGHT });
+      if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: options.height ?? HEIGHT });
     }).observe(canvas);
   }
 

@@ -70,11 +70,13 @@ export class ResourceStrip {
     el.charts.hidden = true;
     el.playerSection.hidden = true;
     this.open = loadOpen();
+    // Without a console (a Monitor key) the charts are the page: draw them taller.
+    const height = onPlayer === null ? 140 : 56;
     this.charts = {
-      cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5 }),
-      memory: new SparkChart(el.memory, { label: "Game memory", format: (v) => formatBytes(v), minMax: 64 * 1024 * 1024 }),
-      players: new SparkChart(el.players, { label: "Players", format: (v) => formatNumber(v), minMax: 2 }),
-      lines: new SparkChart(el.lines, { label: "Console lines/s", format: (v) => formatNumber(v), minMax: 5 }),
+      cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5, height }),
+      memory: new SparkChart(el.memory, { label: "Game memory", format: (v) => formatBytes(v), minMax: 64 * 1024 * 1024, height }),
+      players: new SparkChart(el.players, { label: "Players", format: (v) => formatNumber(v), minMax: 2, height }),
+      lines: new SparkChart(el.lines, { label: "Console lines/s", format: (v) => formatNumber(v), minMax: 5, height }),
     };
     el.toggle.addEventListener("click", () => this.setOpen(!this.open));
     this.setOpen(this.open, false);
