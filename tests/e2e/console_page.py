@@ -54,9 +54,9 @@ def sign_in(page: Page, key: str = ADMIN_KEY, remember: bool = False) -> None:
     page.click("#signin-submit")
 
 
-def sign_in_admin(page: Page) -> None:
+def sign_in_admin(page: Page, key: str = ADMIN_KEY) -> None:
     """Sign in as admin and wait until the console socket is up."""
-    sign_in(page)
+    sign_in(page, key)
     wait_connected(page)
 
 

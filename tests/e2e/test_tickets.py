@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from console_page import buffer_text, open_page, send_command, sign_in_admin, wait_connected, wait_for_echo
 from playwright.sync_api import Browser, expect
 
-from harness import run_vsmanager
+from harness import TIME_SCALE, run_vsmanager
 from proxy import TcpProxy
 
 pytestmark = pytest.mark.e2e
@@ -44,3 +47,26 @@ def test_the_echo_names_the_key_that_sent_the_command(browser: Browser) -> None:
         assert any(re.fullmatch(r"\[CMD admin\] /help", row) for row in buffer_text(page))
 
 
+
+
+def keys_command(keys_file: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "vsmanager", "keys", "--file", str(keys_file), *args],
+        capture_output=True, text=True, timeout=30 * TIME_SCALE, check=True, stdin=subprocess.DEVNULL,
+    )
+    return done.stdout.strip()
+
+
+def test_a_revoked_key_signs_the_page_out_saying_why(browser: Browser, tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.toml"
+    alice = keys_command(keys_file, "add", "alice", "--role", "admin")
+    with run_vsmanager(keys_file=keys_file) as vsm, open_page(browser, vsm.url) as page:
+        vsm.wait_for_state("running")
+        sign_in_admin(page, alice)
+        send_command(page, "/help")
+        wait_for_echo(page, "/help")
+        assert any(row == "[CMD alice] /help" for row in buffer_text(page))
+        keys_command(keys_file, "remove", "alice")
+        # Closed with 4001 "key revoked" within 5 s; the page signs out and says why.
+        expect(page.locator("#signin")).to_be_visible(timeout=int(10_000 * TIME_SCALE))
+        expect(page.locator("#signin-error")).to_contain_text("key revoked")

@@ -187,7 +187,11 @@ export function startAdmin(key: string, page: Page): void {
         connectionState = state;
         indicator.show(state);
         if (state.kind === "waiting") serverBar.markStale();
-        if (state.kind === "signed-out") page.signOut("Your key is no longer accepted: sign in again.");
+        if (state.kind === "signed-out") {
+          // The reason is the server's ("key revoked"): shown as text, never as markup.
+          const why = state.reason === undefined ? "" : ` (vsmanager says: ${state.reason.slice(0, 120)})`;
+          page.signOut(`Your key is no longer accepted${why}: sign in again.`);
+        }
         if (state.kind === "forbidden") page.becomeMonitor();
         updateCommandBar();
       },

@@ -29,7 +29,7 @@ export type ConnectionState =
       /** "dropped": we were connected; "unreachable": the connection never opened. */
       readonly reason: "dropped" | "unreachable" | "restarting";
     }
-  | { readonly kind: "signed-out" }
+  | { readonly kind: "signed-out"; /** The server's close reason, e.g. "key revoked". */ readonly reason?: string }
   | { readonly kind: "forbidden" }
   | { readonly kind: "closed" };
 
@@ -168,7 +168,7 @@ export class ConsoleConnection {
       (error: unknown) => {
         if (!current()) return;
         if (error instanceof CredentialRefused) {
-          this.transition({ kind: error.status === 401 ? "signed-out" : "forbidden" });
+          this.transition(error.status === 401 ? { kind: "signed-out" } : { kind: "forbidden" });
           return;
         }
         this.retry(false, 1006);
@@ -238,7 +238,7 @@ export class ConsoleConnection {
   private onClose(code: number, reason: string): void {
     if (this.state.kind === "closed") return;
     if (code === WS_4001_UNAUTHORIZED) {
-      this.transition({ kind: "signed-out" });
+      this.transition(reason === "" ? { kind: "signed-out" } : { kind: "signed-out", reason });
       return;
     }
     if (code === WS_4003_FORBIDDEN) {
