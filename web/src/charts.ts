@@ -41,7 +41,8 @@ export class SparkChart {
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${options.label}, the last hour`);
     container.append(head, canvas);
-    const stroke = cssVar("--accent", "#5aa9ff");
+    // Read at each draw, so a theme switch recolours the charts at their next sample.
+    const stroke = (): string => cssVar("--accent", "#5aa9ff");
     this.plot = new uPlot(
       {
         width: Math.max(80, canvas.clientWidth),
@@ -55,7 +56,7 @@ export class SparkChart {
           x: { time: true },
           y: { range: (_u, _min, max) => [0, Math.max(options.minMax, max * 1.15)] },
         },
-        series: [{}, { stroke, width: 1.5, fill: `${stroke}33`, points: { show: false }, spanGaps: false }],
+        series: [{}, { stroke, width: 1.5, fill: () => `${stroke()}33`, points: { show: false }, spanGaps: false }],
       },
       [[], []],
       canvas,
