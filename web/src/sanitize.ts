@@ -9,9 +9,10 @@
 // client shows them (src/vsmanager/remote/terminal.py). Pure: no DOM.
 
 // CSI sequences (bounded parameter list), any other ESC pair, C0 except tab, DEL, C1.
-const CONTROL = /\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b[\s\S]?|[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const CONTROL = /\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b[\s\S]?|[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 const SGR = /^\x1b\[([0-9;:]{0,64})m$/;
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_OR_BIDI = new RegExp(`${CONTROL.source}|${BIDI.source}`, "g");
 // For plain text (downloads): every control character and bidi control becomes visible.
 const UNSAFE_PLAIN = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
@@ -56,16 +57,31 @@ function escapeChar(char: string): string {
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
+// A game repeats a handful of SGR sequences on every line: filter each once.
+const sgrCache = new Map<string, string>();
+const SGR_CACHE_LIMIT = 512;
+
+function filterSgr(params: string): string {
+  let kept = sgrCache.get(params);
+  if (kept === undefined) {
+    const colours = foregroundOnly(params);
+    kept = colours === null ? "" : `\x1b[${colours}m`;
+    if (sgrCache.size >= SGR_CACHE_LIMIT) sgrCache.clear();
+    sgrCache.set(params, kept);
+  }
+  return kept;
+}
+
 /** Game text for the terminal: foreground colours kept, other escapes dropped, bidi shown. */
 export function sanitize(text: string): string {
-  return text
-    .replace(CONTROL, (match) => {
-      const sgr = SGR.exec(match);
-      if (sgr === null) return "";
-      const kept = foregroundOnly(sgr[1] ?? "");
-      return kept === null ? "" : `\x1b[${kept}m`;
-    })
-    .replace(BIDI, escapeChar);
+  // Most lines hold nothing to filter: one scan, no copy.
+  UNSAFE_PLAIN.lastIndex = 0;
+  if (!UNSAFE_PLAIN.test(text)) return text;
+  return text.replace(CONTROL_OR_BIDI, (match) => {
+    if (BIDI.test(match)) return escapeChar(match);
+    const sgr = SGR.exec(match);
+    return sgr === null ? "" : filterSgr(sgr[1] ?? "");
+  });
 }
 
 /** Text for a plain file: every control character visible (`\x1b`, `\x07`, `\u202e`), tab kept. */
