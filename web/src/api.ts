@@ -11,6 +11,7 @@ import {
 } from "./frames";
 
 export const API_BASE = "/api/v1alpha1";
+const REQUEST_TIMEOUT_MS = 15_000;
 
 /** The API answered with an error body ({"code", "message"}). */
 export class ApiError extends Error {
@@ -120,7 +121,8 @@ export class ApiClient {
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = { "X-API-Key": this.key, Accept: "application/json" };
-    const init: RequestInit = { method, headers, cache: "no-store" };
+    // Bounded: a request that never answers must not hold up a reconnect or a button.
+    const init: RequestInit = { method, headers, cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

@@ -144,12 +144,12 @@ export function startAdmin(key: string, page: Page): void {
   const connection = new ConsoleConnection(
     {
       credential: async () => {
-        const credential = await credentialFor(api, key);
         // Where each run begins, for the history about to come (best effort: a server
-        // without runs, or a failure, only costs the marks).
+        // without runs, or a failure, only costs the marks). Asked first, so the ticket
+        // is as fresh as can be when the socket opens.
         const runs = await api.runs().catch(() => null);
         if (runs !== null) runMarks.learn(runs.runs);
-        return credential;
+        return credentialFor(api, key);
       },
       historyLines: Math.min(prefs.scrollback, HISTORY_MAX),
     },
