@@ -2,7 +2,7 @@
 fresh venv with only the wheel serves it to a real browser; a source tree without node stops.
 
 The build is real (`python -m build`: hatchling and npm from their registries, through the
-caches), so this module takes about a minute; it shares one build between its tests.
+caches), so this module takes one to three minutes; its tests share one build and one venv.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ CHROMIUM = os.environ.get("VS_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("VS_REQUIRE_BROWSER") == "1"
 BUILD_TIMEOUT_S = 600
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or not (REPO / ".git").exists(),
-    reason="needs git and a git checkout (the package is built from a clean clone of it)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("git") is None or not (REPO / ".git").exists(),
+        reason="needs git and a git checkout (the package is built from a clean clone of it)",
+    ),
+    # The first test of a fixture pays for the build or the venv (a minute each on a busy machine).
+    pytest.mark.timeout(int(900 * TIME_SCALE)),
+]
 
 
 @dataclass(frozen=True)
