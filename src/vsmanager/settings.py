@@ -9,7 +9,7 @@ import shlex
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     server_stop_timeout: PositiveSeconds = 60.0
     server_kill_timeout: PositiveSeconds = 10.0
     server_ready_pattern: str = VINTAGE_STORY_READY_PATTERN
+
+    # Supervision (restart policy, start-up watch): see docs/reliability.md.
+    server_restart: Literal["on-crash", "never"] = "on-crash"
+    server_restart_delay: PositiveSeconds = 5.0
+    server_restart_max_delay: PositiveSeconds = 300.0
+    server_restart_limit: int = Field(5, ge=1, le=1_000)
+    server_restart_window: PositiveSeconds = 600.0
+    server_ready_timeout: PositiveSeconds = 300.0
 
     # The console buffer.
     console_buffer_lines: int = Field(10_000, ge=10, le=1_000_000)
@@ -147,6 +155,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VS_CONSOLE_BUFFER_BYTES must hold at least four of the longest lines "
                 "(4 x VS_CONSOLE_MAX_LINE_BYTES)"
+            )
+        if self.server_restart_max_delay < self.server_restart_delay:
+            raise ValueError(
+                "VS_SERVER_RESTART_MAX_DELAY must be at least VS_SERVER_RESTART_DELAY "
+                "(e.g. VS_SERVER_RESTART_DELAY=5 VS_SERVER_RESTART_MAX_DELAY=300)"
             )
         keys = (self.api_key_admin, self.api_key_monitor)
         if keys[0] and keys[1] and keys[0].get_secret_value() == keys[1].get_secret_value():
