@@ -145,7 +145,21 @@ def test_source_tree_without_node_stops_and_says_what_to_install(tmp_path: Path)
     output = done.stdout + done.stderr
     assert "building it needs node and npm" in output
     assert "apt-get install nodejs npm" in output
-    assert not list((tmp_path / "dist").glob("*.whl")) if (tmp_path / "dist").exists() else True
+    assert not list(tmp_path.glob("dist/*.whl"))
+
+
+def test_source_tree_without_node_packs_a_page_already_built(tmp_path: Path) -> None:
+    clone = clean_clone(tmp_path / "clone")
+    static = clone / "src" / "vsmanager" / "static"
+    (static / "assets").mkdir(parents=True)
+    (static / "index.html").write_text('<script src="assets/app-X.js"></script>')
+    (static / "assets" / "app-X.js").write_text("// built by scripts/install")
+    done = checked(run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"),
+                        str(clone)], env=without_node(tmp_path)))
+    assert "packaging the web console already built" in done.stdout + done.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert {"vsmanager/static/index.html", "vsmanager/static/assets/app-X.js"} <= set(archive.namelist())
 
 
 # -- the installed wheel, run -------------------------------------------------------------
