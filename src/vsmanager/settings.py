@@ -7,19 +7,21 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from vsmanager.config_file import CONFIG_VARIABLE, ConfigFile, ConfigFileError, closest_name, read_config_file
+from vsmanager.config_file import (
+    CONFIG_VARIABLE,
+    ConfigFile,
+    ConfigFileError,
+    ConfigFileSource,
+    closest_name,
+    lending,
+    read_config_file,
+)
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
@@ -187,7 +189,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # First wins: overrides given in code, then VS_* variables, then the config file.
-        return init_settings, env_settings, _ConfigFileSource(settings_cls, _reading.get())
+        return init_settings, env_settings, ConfigFileSource(settings_cls)
 
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
@@ -207,10 +209,6 @@ class Settings(BaseSettings):
         return self
 
 
-# The file being loaded, for the settings source below: sources are built per class, not per
-# call, so the one call that reads a file lends it to them for its duration.
-_reading: ContextVar[ConfigFile | None] = ContextVar("vsmanager_config_file", default=None)
-
 # VS_* variables that are not settings of the server but are known all the same: the file
 # itself, the terminal client's, and the test suite's.
 OTHER_VARIABLES = frozenset({
@@ -220,30 +218,16 @@ OTHER_VARIABLES = frozenset({
 })
 
 
-class _ConfigFileSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], config: ConfigFile | None) -> None:
-        super().__init__(settings_cls)
-        self._values = dict(config.values) if config else {}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
-
-
 def load_settings(*, config: Path | str | None = None, **overrides: object) -> Settings:
     """Read the config file (``config``, else ``$VS_CONFIG``, else none), then the environment,
     then ``overrides``, each winning over the one before; raise :class:`SettingsError` naming
     the variable, or the key and file, of each bad value."""
     config_file = read_config(config)
-    token = _reading.set(config_file)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        with lending(config_file):
+            return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
-    finally:
-        _reading.reset(token)
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:
