@@ -198,13 +198,17 @@ class ConsoleSession:
         seen_status = -1
         if notice:
             await self._send_error(*notice)
+        status_cursor = cursor  # where the cursor was when the last status went out
         while True:
             if self._json and seen_status != self.feed.status_version:
-                seen_status = self.feed.status_version
+                seen_status, status_cursor = self.feed.status_version, cursor
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
             if self.feed.buffer.last_seq <= cursor:
                 if self.feed.ended:
-                    # Everything there will ever be was sent: the end goes before the close.
+                    # Everything there will ever be was sent; the final status closes it,
+                    # after the last lines (it may have gone out before them).
+                    if self._json and status_cursor != cursor:
+                        await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
                     self._ended = True
                     return
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
