@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Slice, Stream
+from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Stream
 
 
 class ConsoleFeed:
@@ -45,7 +45,9 @@ class ConsoleFeed:
         tick: the first one reads and encodes, the others reuse its batch."""
         key = (cursor, self.buffer.last_seq, limit, max_text)
         if key != self._batch_key:
-            self._batch = _encode_batch(self.buffer.read_after(cursor, limit, max_text), cursor)
+            # Encoding may evict the oldest lines to make room for the JSON; a later hit
+            # may then still carry some of them, which is no less exact.
+            self._batch = _encode_batch(self.buffer, cursor, limit, max_text)
             self._batch_key = key
         return self._batch
 
@@ -110,10 +112,10 @@ class JsonBatch:
     end: int  # the cursor after this batch
 
 
-def _encode_batch(batch: Slice, cursor: int) -> JsonBatch:
+def _encode_batch(buffer: ConsoleBuffer, cursor: int, limit: int, max_text: int) -> JsonBatch:
+    batch = buffer.read_after(cursor, limit, max_text)
     if batch.lines:
-        body = ",".join(line.json for line in batch.lines)
-        frame = '{"type":"lines","lines":[' + body + "]}"
+        frame = '{"type":"lines","lines":[' + buffer.encode(batch.lines) + "]}"
         return JsonBatch(batch.gap, frame, len(batch.lines), batch.lines[-1].seq)
     return JsonBatch(batch.gap, "", 0, batch.gap.to_seq if batch.gap else cursor)
 
