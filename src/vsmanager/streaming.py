@@ -294,7 +294,8 @@ class ConsoleSession:
         )
         # The close frame waits behind everything already queued for this client; if it
         # cannot drain, the server's protocol resets the connection (ws_protocol.py).
-        await self._close(WS_4008_TOO_SLOW, "too slow: reconnect with ?after=<last seq received>")
+        await self._close(WS_4008_TOO_SLOW,
+                          "too slow: reconnect with ?after=<last seq received>&console_id=<its id>")
 
     async def _close(self, code: int, reason: str) -> None:
         self.close_code = code
