@@ -31,7 +31,7 @@ import psutil
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import ADMIN_KEY, WS_PATH, free_port  # noqa: E402
+from servers import ADMIN_KEY, WS_PATH, free_port
 
 LINE_CHARS = 200
 KINDS = {"ascii": "a" * LINE_CHARS, "cyrillic": "ж" * LINE_CHARS,
@@ -73,7 +73,7 @@ def line_cost_estimate(text: str, with_json: bool) -> int:
     return cost + (sys.getsizeof(text) + 80 if with_json else 0)
 
 
-async def run_case(kind: str, with_json: bool, bound: int) -> Result:
+def run_case(kind: str, with_json: bool, bound: int) -> Result:
     text = KINDS[kind]
     count = 3 * bound // line_cost_estimate(text, with_json)
     port = free_port()
@@ -90,62 +90,70 @@ async def run_case(kind: str, with_json: bool, bound: int) -> Result:
         VS_CONSOLE_BUFFER_LINES="1000000",
         VS_WS_SEND_TIMEOUT="120",
     )
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, "-m", "vsmanager", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vsmanager", "serve", "--port", str(port)], env=env,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            before, after, peak, client_lines = asyncio.run(
+                measure(process, port, with_json, timeout=600))
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(15)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+    case = f"{kind}{'-json' if with_json else ''}"
+    return Result(case, count, before, after, peak, bound, client_lines)
+
+
+async def measure(process: subprocess.Popen[bytes], port: int, with_json: bool,
+                  timeout: float) -> tuple[int, int, int, int]:
+    """RSS before the first line, at the end and at its peak; lines the client read."""
     base = f"http://127.0.0.1:{port}/api/v1alpha1"
     headers = {"X-API-Key": ADMIN_KEY}
-    try:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
-            await _wait_running(http, process)
-            rss = psutil.Process(process.pid)
-            client_lines = 0
-            done = asyncio.Event()
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
+        await _wait_running(http, process)
+        rss = psutil.Process(process.pid)
+        client_lines = 0
+        done = asyncio.Event()
 
-            async def read_all() -> None:
-                nonlocal client_lines
-                url = f"ws://127.0.0.1:{port}{WS_PATH}?format=json&history_lines=0"
-                async with connect(url, additional_headers=headers, max_size=None) as ws:
-                    async for message in ws:
-                        frame = json.loads(message)
-                        for line in frame.get("lines", ()):
-                            client_lines += 1
-                            if line["text"] == "done":
-                                done.set()
-                                return
+        async def read_all() -> None:
+            nonlocal client_lines
+            url = f"ws://127.0.0.1:{port}{WS_PATH}?format=json&history_lines=0"
+            async with connect(url, additional_headers=headers, max_size=None) as ws:
+                async for message in ws:
+                    for line in json.loads(message).get("lines", ()):
+                        client_lines += 1
+                        if line["text"] == "done":
+                            done.set()
+                            return
 
-            reader = asyncio.create_task(read_all()) if with_json else None
-            await asyncio.sleep(1.0)
-            before = rss.memory_info().rss
-            peak = before
-            await http.post("/console/command", json={"command": "go"})
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                peak = max(peak, rss.memory_info().rss)
-                if with_json:
-                    if done.is_set():
-                        break
-                else:
-                    last = (await http.get("/console/history", params={"lines": 1})).json()
-                    if last["lines"] and last["lines"][-1]["text"] == "done":
-                        break
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(1.0)
-            after = rss.memory_info().rss
-            if reader is not None:
-                reader.cancel()
-                await asyncio.gather(reader, return_exceptions=True)
-        case = f"{kind}{'-json' if with_json else ''}"
-        return Result(case, count, before, after, max(peak, after), bound, client_lines)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+        reader = asyncio.create_task(read_all()) if with_json else None
+        await asyncio.sleep(1.0)
+        before = peak = rss.memory_info().rss
+        await http.post("/console/command", json={"command": "go"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            peak = max(peak, rss.memory_info().rss)
+            if with_json:
+                if done.is_set():
+                    break
+            else:
+                last = (await http.get("/console/history", params={"lines": 1})).json()
+                if last["lines"] and last["lines"][-1]["text"] == "done":
+                    break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+        after = rss.memory_info().rss
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+    return before, after, max(peak, after), client_lines
 
 
 async def _wait_running(http: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
@@ -173,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0.0
     for case in args.case or cases:
         kind, _, json_client = case.partition("-")
-        result = asyncio.run(run_case(kind, bool(json_client), bound))
+        result = run_case(kind, bool(json_client), bound)
         worst = max(worst, result.ratio)
         mib = 1024 * 1024
         print(f"| {result.case} | {result.lines:,} | {result.rss_before / mib:.1f} | "

@@ -19,7 +19,6 @@ import json
 import socket
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import ADMIN_KEY, Target, run_target  # noqa: E402
+from servers import ADMIN_KEY, Target, run_target
 
 RATE = 1000
 STEADY_CLIENTS = 40
