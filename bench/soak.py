@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sys
 import tempfile
@@ -51,6 +52,7 @@ class Tally:
     duplicated: int = 0
     gaps: int = 0
     resumes: int = 0
+    dropped: list[int] = field(default_factory=list)  # close codes of connections it lost
     console_id: str | None = None
 
     def take(self, frame: dict[str, Any]) -> None:
@@ -94,23 +96,33 @@ class Soak:
         return f"ws://127.0.0.1:{self.target.port}/api/v1alpha1/console/ws?{text}"
 
     async def steady(self, tally: Tally) -> None:
-        async with connect(self.url(history_lines=0), additional_headers=HEADERS,
-                           max_size=None, open_timeout=30) as ws:
-            await self._read(ws, tally, self.until)
+        loop = asyncio.get_running_loop()
+        while loop.time() < self.until:  # more than once only if vsmanager drops it
+            await self._session(tally, self.until)
 
     async def resuming(self, tally: Tally, offset: float) -> None:
         loop = asyncio.get_running_loop()
         next_drop = loop.time() + offset
         while loop.time() < self.until:
-            query: dict[str, object] = {"history_lines": 0}
-            if tally.last:
-                query.update(after=tally.last, console_id=tally.console_id)
-                tally.resumes += 1
-            async with connect(self.url(**query), additional_headers=HEADERS,
-                               max_size=None, open_timeout=30) as ws:
-                await self._read(ws, tally, min(next_drop, self.until))
-            next_drop += RESUME_EVERY_S
-            await asyncio.sleep(AWAY_S)
+            await self._session(tally, min(next_drop, self.until))
+            if loop.time() >= next_drop:
+                next_drop += RESUME_EVERY_S
+                await asyncio.sleep(AWAY_S)
+
+    async def _session(self, tally: Tally, until: float) -> None:
+        """One connection, resuming where the tally left off, read until ``until`` or until
+        vsmanager closes it (noted: a steady client should never be dropped)."""
+        query: dict[str, object] = {"history_lines": 0}
+        if tally.last:
+            query.update(after=tally.last, console_id=tally.console_id)
+            tally.resumes += 1
+        # No client keepalive: a ping would measure how far behind the client's own loop is.
+        async with connect(self.url(**query), additional_headers=HEADERS, max_size=None,
+                           open_timeout=30, ping_interval=None) as ws:
+            try:
+                await self._read(ws, tally, until)
+            except ConnectionClosed:
+                tally.dropped.append(ws.close_code or 1006)
 
     async def _read(self, ws: ClientConnection, tally: Tally, until: float) -> None:
         loop = asyncio.get_running_loop()
@@ -139,7 +151,7 @@ class Soak:
         self.stallers.append(staller)
         log_before = self.target.log_path.read_text(errors="replace").count("too_slow")
         ws = await connect(self.url(history_lines=0), sock=sock, additional_headers=HEADERS,
-                           max_size=None, max_queue=1, open_timeout=30)
+                           max_size=None, max_queue=1, open_timeout=30, ping_interval=None)
         try:
             while loop.time() < self.until + 30:
                 log = self.target.log_path.read_text(errors="replace")
@@ -173,7 +185,8 @@ def server_side_queue(server_port: int, client_port: int) -> int | None:
 
 def sample(process: psutil.Process, label: str) -> dict[str, Any]:
     return {"at": label, "rss_mib": round(process.memory_info().rss / 2**20, 1),
-            "fds": process.num_fds(), "connections": len(process.net_connections("tcp"))}
+            "fds": process.num_fds(), "connections": len(process.net_connections("tcp")),
+            "load": os.getloadavg()[0]}
 
 
 async def soak(minutes: float) -> dict[str, Any]:
@@ -207,18 +220,23 @@ async def soak(minutes: float) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     out = [f"Soak of {result['minutes']:g} min: {RATE} lines/s, {STEADY_CLIENTS} steady JSON "
            f"clients, {RESUMING_CLIENTS} resuming every {RESUME_EVERY_S:g} s, a stalled client "
-           f"every {STALL_EVERY_S:g} s.", "", "| when | RSS (MiB) | fds | TCP connections |",
-           "|---|--:|--:|--:|"]
-    out += [f"| {s['at']} | {s['rss_mib']} | {s['fds']} | {s['connections']} |"
+           f"every {STALL_EVERY_S:g} s.", "",
+           "| when | RSS (MiB) | fds | TCP connections | machine's load average |",
+           "|---|--:|--:|--:|--:|"]
+    out += [f"| {s['at']} | {s['rss_mib']} | {s['fds']} | {s['connections']} | {s['load']:.1f} |"
             for s in result["samples"]]
-    out += ["", "| resuming client | lines | resumes | lost | duplicated | gaps |",
-            "|---|--:|--:|--:|--:|--:|"]
-    out += [f"| {t.name} | {t.lines:,} | {t.resumes} | {t.lost} | {t.duplicated} | {t.gaps} |"
-            for t in result["resuming"]]
+    out += ["", "| resuming client | lines | resumes | lost | duplicated | gaps | "
+            "dropped by vsmanager |",
+            "|---|--:|--:|--:|--:|--:|---|"]
+    out += [f"| {t.name} | {t.lines:,} | {t.resumes} | {t.lost} | {t.duplicated} | {t.gaps} | "
+            f"{', '.join(map(str, t.dropped)) or 'never'} |" for t in result["resuming"]]
     steady = result["steady"]
+    drops = [code for t in steady for code in t.dropped]
     out += ["", f"Steady clients: {sum(t.lines for t in steady):,} lines in all, "
             f"{sum(t.lost for t in steady)} lost, {sum(t.duplicated for t in steady)} duplicated, "
-            f"fewest {min(t.lines for t in steady):,} per client.", "",
+            f"fewest {min(t.lines for t in steady):,} per client; dropped by vsmanager "
+            f"{len(drops)} times ({', '.join(map(str, sorted(set(drops)))) or '-'}), "
+            "each time resumed.", "",
             "| stalled client | judged too slow after | server's socket released after | "
             "close code read on waking |", "|---|--:|--:|---|"]
     for n, s in enumerate(result["stallers"]):
