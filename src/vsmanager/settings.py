@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
 
+    # Transport and HTTP hardening (guard, issue #9): see docs/security.md.
+    http_max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    http_max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    http_header_timeout: float = Field(5.0, gt=0, le=300)
+    http_max_connections_per_client: int = Field(32, ge=1, le=100_000)
+    ws_max_connections_per_client: int = Field(32, ge=1, le=100_000)
+    trusted_proxies: str = ""
+    allowed_origins: str = ""
+    # Logging (guard, issue #11).
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
@@ -103,6 +115,27 @@ class Settings(BaseSettings):
         if workdir is not None and not workdir.is_dir():
             raise ValueError(f"{str(workdir)!r} is not a directory")
         return workdir
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from vsmanager.clients import parse_networks  # pure; imports nothing of ours
+
+        parse_networks(value)
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        from vsmanager.origins import parse_origins  # pure; imports nothing of ours
+
+        parse_origins(value)
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _bounds_fit(self) -> Self:
