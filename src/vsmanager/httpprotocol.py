@@ -22,9 +22,33 @@ from vsmanager.clients import TrustedProxies
 from vsmanager.connections import AddressCounter, CapNotice
 from vsmanager.settings import Settings
 
+# After refusing a request whose rest is still arriving, keep reading (and dropping) it this
+# long before closing: closing a socket with unread data makes the kernel send a reset,
+# which can destroy the refusal before the client has read it.
+LINGER_S = 2.0
+
 
 class _Refused(Exception):
     """Raised from a parser callback to stop parsing a request already answered."""
+
+
+class _LingeringTransport:
+    """The transport as a request's cycle sees it: a close while the request body is still
+    arriving becomes a lingering close (see LINGER_S)."""
+
+    def __init__(self, protocol: GuardedHttpProtocol, transport: asyncio.Transport) -> None:
+        self._protocol = protocol
+        self._transport = transport
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.more_body and not self._transport.is_closing():
+            self._protocol.linger_close()
+        else:
+            self._transport.close()
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -45,6 +69,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._peer: str | None = None  # set while this connection is counted
         self._over_cap = False
         self._refused = False
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     # -- connection -----------------------------------------------------------------------
 
@@ -61,6 +86,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         self._release()
         super().connection_lost(exc)
 
@@ -138,6 +165,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                          f"too many connections from this address (at most {self.peers.cap})")
             raise _Refused
         super().on_headers_complete()
+        if self.cycle is not None and not isinstance(self.cycle.transport, _LingeringTransport):
+            self.cycle.transport = _LingeringTransport(self, self.transport)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -182,7 +211,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         ]
         if not self.transport.is_closing():
             self.transport.write(b"".join(content))
-            self.transport.close()
+            self.linger_close()
+
+    def linger_close(self) -> None:
+        """Send what is written and a FIN, drop whatever still arrives, close after LINGER_S."""
+        self._refused = True  # data_received drops everything from now on
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        if self._linger_timer is None:
+            self._linger_timer = self.loop.call_later(LINGER_S, self.transport.close)
 
 
 def protocol_class(settings: Settings, trusted: TrustedProxies) -> type[GuardedHttpProtocol]:

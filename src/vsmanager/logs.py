@@ -25,11 +25,12 @@ REDACTED = "[redacted]"
 
 # Query parameters whose value is a credential, by decoded name (so api%5Fkey counts).
 _SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "ticket", "token", "access_token"})
-_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&\s\"'#]+)=([^&\s\"'#]*)")
+# Values stop at a backslash too: in a JSON line, \" ends the string, not the value.
+_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&\s\"'#\\]+)=([^&\s\"'#\\]*)")
 _CREDENTIAL_HEADER = re.compile(
-    r"(x-api-key|authorization)([\"']?\s*[:=]\s*[\"']?)((?:bearer\s+)?)([^\s\"',}]+)", re.IGNORECASE
+    r"(x-api-key|authorization)([\"']?\s*[:=]\s*[\"']?)((?:bearer\s+)?)([^\s\"',}\\]+)", re.IGNORECASE
 )
-_PERCENT_TOKEN = re.compile(r"[^\s\"'&=?,;<>]*%[0-9A-Fa-f]{2}[^\s\"'&=?,;<>]*")
+_PERCENT_TOKEN = re.compile(r"[^\s\"'&=?,;<>\\]*%[0-9A-Fa-f]{2}[^\s\"'&=?,;<>\\]*")
 _WORD = re.compile(r"[!-~]{16,}")  # candidates for a matcher: printable ASCII, key-long
 
 SecretMatcher = Callable[[str], bool]
