@@ -56,7 +56,7 @@ def test_a_bad_network_is_refused_naming_it(bad: str) -> None:
 @given(forwarded=st.text(max_size=80) | st.none(), real_ip=st.text(max_size=40) | st.none())
 def test_any_header_gives_an_address_and_never_raises(forwarded: str | None, real_ip: str | None) -> None:
     client = proxies("127.0.0.1").forwarded_client("127.0.0.1", forwarded, real_ip)
-    assert client == "127.0.0.1" or "\n" not in client and " " not in client
+    assert client == "127.0.0.1" or ("\n" not in client and " " not in client)
 
 
 def test_client_address_formats() -> None:

@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
@@ -154,6 +154,14 @@ _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 _DROPPED = {"timestamp", "level", "color_message", "taskName"}
 
 
+def _keep_reserved_names(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # A field named like a LogRecord attribute ("message", "args", ...) would make the stdlib
+    # refuse the whole record (a KeyError at the call site): carry it under a suffix.
+    for name in [k for k in event if k in _STANDARD_ATTRS and k != "event"]:
+        event[f"{name}_"] = event.pop(name)
+    return event
+
+
 def resolve_format(fmt: LogFormat, stream: Any = None) -> Literal["json", "console"]:
     if fmt != "auto":
         return fmt
@@ -173,6 +181,7 @@ def configure_logging(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _keep_reserved_names,
             structlog.stdlib.render_to_log_kwargs,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
