@@ -47,6 +47,7 @@ ERROR_SCHEMA = {
 
 # What each error means, as the schema says it.
 ERRORS = {
+    400: "The body cannot be parsed (not UTF-8 JSON text).",
     401: "Missing or invalid API key.",
     403: "The key's role may not do this, or the page's origin is not allowed.",
     409: "The game server is not in a state that allows this.",
@@ -96,7 +97,7 @@ def document_errors(schema: dict[str, Any]) -> None:
             if operation.get("security"):
                 statuses |= {401, 403, 429}
             if "requestBody" in operation:
-                statuses |= {413, 422}
+                statuses |= {400, 413, 422}
             if operation.get("parameters"):
                 statuses.add(422)
             if method == "post" and path.endswith(_LIFECYCLE_PATHS):
