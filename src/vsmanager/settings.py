@@ -81,6 +81,36 @@ class Settings(BaseSettings):
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
 
+    # Transport and HTTP hardening (guard, issue #9): see docs/security.md.
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024,
+        description="Request line plus headers larger than this get 431 and the connection closed.")
+    http_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=64 * 1024 * 1024,
+        description="Request bodies larger than this get 413 before they are read.")
+    http_header_timeout: float = Field(
+        5.0, gt=0, le=300,
+        description="Seconds a client has to send a request's headers; then 408 and closed.")
+    http_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open connections per client address (trusted proxies exempt); more get 503.")
+    ws_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open console WebSockets per client address (behind a trusted proxy: the "
+        "forwarded one); more are closed with 1013.")
+    trusted_proxies: str = Field(
+        "", description="Addresses or CIDR networks, comma-separated, whose X-Forwarded-For, "
+        "X-Real-IP and X-Forwarded-Proto are believed (127.0.0.1 for a proxy on this host).")
+    allowed_origins: str = Field(
+        "", description="Web origins besides vsmanager's own whose pages may connect, "
+        "comma-separated (https://console.example.com).")
+    # Logging (guard, issue #11).
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log lines as json or console text; auto: console on a terminal, "
+        "else json.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The least severe level logged; --log-level overrides it.")
+
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
@@ -150,6 +180,27 @@ class Settings(BaseSettings):
         if workdir is not None and not workdir.is_dir():
             raise ValueError(f"{str(workdir)!r} is not a directory")
         return workdir
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from vsmanager.clients import parse_networks  # pure; imports nothing of ours
+
+        parse_networks(value)
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        from vsmanager.origins import parse_origins  # pure; imports nothing of ours
+
+        parse_origins(value)
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _bounds_fit(self) -> Self:

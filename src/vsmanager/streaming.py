@@ -16,6 +16,7 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from vsmanager.clients import client_address
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
@@ -322,7 +323,8 @@ class ConsoleSession:
     async def _handle_frame(self, text: str) -> None:
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser's stack (a 64 KB frame).
             await self._send_error("invalid_json", "frame is not valid JSON")
             return
         if not isinstance(frame, dict):
@@ -384,8 +386,7 @@ class SendWatchdog:
 
 
 def describe_client(websocket: WebSocket) -> str:
-    client = websocket.client
-    return f"{client.host}:{client.port}" if client else "unknown"
+    return client_address(websocket)  # the one answer, trusted proxies applied
 
 
 async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:
