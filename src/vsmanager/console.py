@@ -30,6 +30,7 @@ class ConsoleLine:
     ts: str
     stream: Stream
     text: str
+    by: str | None = None  # the name of the key that made it (commands, lifecycle lines)
     _json: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -44,7 +45,11 @@ class ConsoleLine:
         return len(self.text) + LINE_OVERHEAD_BYTES
 
     def as_dict(self) -> dict[str, object]:
-        return {"seq": self.seq, "ts": self.ts, "stream": self.stream, "text": self.text}
+        line: dict[str, object] = {"seq": self.seq, "ts": self.ts, "stream": self.stream,
+                                   "text": self.text}
+        if self.by is not None:
+            line["by"] = self.by
+        return line
 
     def as_text(self) -> str:
         """The line as the text format and the CLI show it: commands marked ``[CMD]``."""
@@ -120,8 +125,10 @@ class ConsoleBuffer:
         """Seq of the oldest line still held (``last_seq + 1`` when empty)."""
         return self._next_seq - self._count
 
-    def append(self, stream: Stream, text: str, ts: str | None = None) -> ConsoleLine:
-        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text)
+    def append(
+        self, stream: Stream, text: str, ts: str | None = None, by: str | None = None
+    ) -> ConsoleLine:
+        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text, by)
         self._next_seq += 1
         while self._count and (
             self._count == self.max_lines or self._bytes + line.cost > self.max_bytes

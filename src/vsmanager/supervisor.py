@@ -93,20 +93,23 @@ class Supervisor:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, by: str | None = None) -> None:
+        """``by``: the name of the key that asked, named in the console."""
         async with self._lifecycle:
-            await self._start()
+            await self._start(by)
 
-    async def stop(self) -> None:
+    async def stop(self, by: str | None = None) -> None:
         """Begin a graceful stop and return; :meth:`wait_exited` waits for the end."""
         async with self._lifecycle:
-            self._begin_stop()
+            self._begin_stop(by)
 
-    async def restart(self) -> None:
+    async def restart(self, by: str | None = None) -> None:
         """Stop (if alive) and start again, in the background; returns once under way."""
         async with self._lifecycle:
             if self.state is ServerState.STOPPING:
                 raise LifecycleError("stopping", "the server is stopping; start it once stopped")
+            if by is not None:
+                self.feed.publish("system", f"{by} restarted the server", by=by)
             if self.state in ALIVE:
                 self._begin_stop()
             self._restarting = True
@@ -145,7 +148,7 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def send_command(self, command: str) -> int:
+    async def send_command(self, command: str, by: str | None = None) -> int:
         """Echo the command into the console and write it to the game's stdin in one write."""
         proc = self._proc
         if self.state not in (ServerState.STARTING, ServerState.RUNNING) or proc is None:
@@ -160,7 +163,7 @@ class Supervisor:
                 "the server is not reading its console input; the previous command is still "
                 "waiting to be delivered",
             )
-        echo = self.feed.publish("command", command)
+        echo = self.feed.publish("command", command, by=by)
         try:
             stdin.write(command.encode() + b"\n")
             await asyncio.wait_for(stdin.drain(), self.settings.command_write_timeout)
@@ -177,12 +180,14 @@ class Supervisor:
 
     # -- internals ---------------------------------------------------------------------------
 
-    async def _start(self) -> None:
+    async def _start(self, by: str | None = None) -> None:
         if self.state in ALIVE:
             raise LifecycleError(
                 "stopping" if self.state is ServerState.STOPPING else "already_running",
                 f"the server is already {self.state.value}",
             )
+        if by is not None:
+            self.feed.publish("system", f"{by} started the server", by=by)
         argv = self.settings.server_argv
         loop = asyncio.get_running_loop()
         # Set before the game runs: its output may be read before the spawn call returns.
@@ -225,11 +230,13 @@ class Supervisor:
         self._set_state(ServerState.RUNNING if ready else ServerState.STARTING)
         self._spawn_task(self._watch(proc, transport, captures), "watch")
 
-    def _begin_stop(self) -> None:
+    def _begin_stop(self, by: str | None = None) -> None:
         if self.state not in (ServerState.STARTING, ServerState.RUNNING):
             code = "stopping" if self.state is ServerState.STOPPING else "not_running"
             raise LifecycleError(code, f"the server is {self.state.value}")
         assert self._proc is not None
+        if by is not None:
+            self.feed.publish("system", f"{by} stopped the server", by=by)
         self._stop_requested = True
         self._set_state(ServerState.STOPPING)
         self.feed.publish("system", "stop requested")

@@ -8,7 +8,7 @@ import structlog
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, client_address
+from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, audit, client_address
 from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.api")
@@ -43,30 +43,36 @@ Wait = Query(
 
 @router.post("/start", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
 async def start(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="start", role=role.value, client=client_address(request))
-    await supervisor.start()
+    log.info("server_action", action="start", name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    await supervisor.start(by=identity.name)
+    audit(request, "start", identity)
     await _wait_settled(supervisor, wait)
     return supervisor.status()
 
 
 @router.post("/stop", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
 async def stop(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="stop", role=role.value, client=client_address(request))
-    await supervisor.stop()
+    log.info("server_action", action="stop", name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    await supervisor.stop(by=identity.name)
+    audit(request, "stop", identity)
     await supervisor.wait_exited(wait)
     return supervisor.status()
 
 
 @router.post("/restart", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
 async def restart(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="restart", role=role.value, client=client_address(request))
-    await supervisor.restart()
+    log.info("server_action", action="restart", name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    await supervisor.restart(by=identity.name)
+    audit(request, "restart", identity)
     await _wait_settled(supervisor, wait)
     return supervisor.status()
 
