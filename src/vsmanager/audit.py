@@ -15,8 +15,12 @@ log = structlog.get_logger("vsmanager.audit")
 
 
 class AuditLog:
-    def __init__(self, path: Path | None, secrets: list[str] | None = None) -> None:
+    def __init__(self, path: Path | None, secrets: list[str] | None = None, *,
+                 structured: bool = True) -> None:
         self.path = path
+        # False for the `vsmanager keys` commands: their output is for a person (and the
+        # running vsmanager logs the change when it re-reads the file).
+        self.structured = structured
         # The environment's keys, should one be typed into a command: the file does not
         # pass through the log's redaction.
         self._secrets = [s for s in secrets or [] if s]
@@ -30,7 +34,10 @@ class AuditLog:
     def record(self, action: str, **fields: Any) -> None:
         """``action`` (auth_failed, command, start, stop, restart, key_added, ...) with the
         key's ``name`` and ``role`` and the ``client`` address where known."""
-        log.info("audit", action=action, **fields)
+        # "name" would clash with the log record's own attribute (the logger's name).
+        if self.structured:
+            log.info("audit", action=action,
+                     **{("key_name" if k == "name" else k): v for k, v in fields.items()})
         if self._fd is not None:
             ts = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
             entry = {"ts": ts, "action": action, **fields}

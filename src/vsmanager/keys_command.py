@@ -97,4 +97,4 @@ def _target(args: argparse.Namespace) -> tuple[Path, AuditLog]:
     path: Path | None = args.file or settings.keys_file
     if path is None:
         raise SettingsError("VS_KEYS_FILE: set it (or pass --file), e.g. VS_KEYS_FILE=/etc/vsmanager/keys.json")
-    return path, AuditLog(settings.audit_log)
+    return path, AuditLog(settings.audit_log, structured=False)

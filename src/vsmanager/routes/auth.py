@@ -22,7 +22,7 @@ class TicketOut(BaseModel):
 @router.post("/ticket", response_model=TicketOut, responses={401: {}, 429: {}})
 async def ticket(identity: AnyIdentity, gatekeeper: GatekeeperDep, request: Request) -> dict[str, object]:
     issued = gatekeeper.tickets.issue(identity)
-    log.info("ticket_issued", name=identity.name, role=identity.role.value,
+    log.info("ticket_issued", key_name=identity.name, role=identity.role.value,
              client=client_address(request))
     return {"ticket": issued, "expires_in": int(gatekeeper.tickets.ttl), "name": identity.name,
             "role": identity.role.value}

@@ -122,7 +122,7 @@ async def command(
     except CommandRateLimited as exc:
         raise ApiError(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)}) from None
     seq = await supervisor.send_command(text, by=identity.name)
-    log.info("console_command", name=identity.name, role=identity.role.value,
+    log.info("console_command", key_name=identity.name, role=identity.role.value,
              client=client_address(request), via="http", command=text)
     audit(request, "command", identity, via="http", command=text)
     return {"accepted": True, "seq": seq}
@@ -164,7 +164,7 @@ async def console_ws(websocket: WebSocket) -> None:
     with gatekeeper.revocation(identity) as revoked:
         await websocket.accept()
         session = ConsoleSession(websocket, feed, supervisor, settings, options, client, run_command)
-        log.info("console_ws_connected", client=client, name=identity.name, format=options.format,
+        log.info("console_ws_connected", client=client, key_name=identity.name, format=options.format,
                  after=options.after,
                  history_lines=options.history_lines if options.after is None else None)
         try:
@@ -189,7 +189,7 @@ async def _run_until_revoked(
     if not revoked.is_set() or session.close_code is not None:
         return
     session.close_code = WS_4001_UNAUTHORIZED
-    log.info("console_ws_revoked", client=session.client, name=identity.name)
+    log.info("console_ws_revoked", client=session.client, key_name=identity.name)
     with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
         async with asyncio.timeout(_REVOKE_CLOSE_TIMEOUT_S):
             await session.ws.close(WS_4001_UNAUTHORIZED, REVOKED_REASON)

@@ -45,7 +45,7 @@ Wait = Query(
 async def start(
     identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="start", name=identity.name, role=identity.role.value,
+    log.info("server_action", action="start", key_name=identity.name, role=identity.role.value,
              client=client_address(request))
     await supervisor.start(by=identity.name)
     audit(request, "start", identity)
@@ -57,7 +57,7 @@ async def start(
 async def stop(
     identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="stop", name=identity.name, role=identity.role.value,
+    log.info("server_action", action="stop", key_name=identity.name, role=identity.role.value,
              client=client_address(request))
     await supervisor.stop(by=identity.name)
     audit(request, "stop", identity)
@@ -69,7 +69,7 @@ async def stop(
 async def restart(
     identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="restart", name=identity.name, role=identity.role.value,
+    log.info("server_action", action="restart", key_name=identity.name, role=identity.role.value,
              client=client_address(request))
     await supervisor.restart(by=identity.name)
     audit(request, "restart", identity)
