@@ -80,7 +80,8 @@ class CommandOut(BaseModel):
     seq: int = Field(description="Seq of the command's echo line; its answer follows it.")
 
 
-@router.get("/history", response_model=HistoryOut)
+# exclude_unset: "by" appears only on the lines that have one.
+@router.get("/history", response_model=HistoryOut, response_model_exclude_unset=True)
 async def history(
     role: AdminRole,
     feed: FeedDep,
