@@ -22,10 +22,11 @@ from vsmanager.config_file import (
     lending,
     read_config_file,
 )
+from vsmanager.keys import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.keys import weak_key_reason
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
-MIN_KEY_LENGTH = 16
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -111,7 +112,20 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="The least severe level logged; --log-level overrides it.")
 
-    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
+
+    # Named keys, tickets, throttling and the audit log (keys; see docs/security.md).
+    keys_file: Path | None = None
+    audit_log: Path | None = None
+    ws_ticket_ttl: int = Field(30, ge=1, le=3600)
+    ws_tickets_per_key: int = Field(16, ge=1, le=10_000)
+    auth_failure_limit: int = Field(20, ge=1, le=1_000_000)
+    auth_failure_window: PositiveSeconds = 60.0
+    auth_cooldown: float = Field(60.0, ge=1, le=86_400)
+    command_burst: int = Field(20, ge=1, le=1_000_000)
+    command_rate: float = Field(5.0, gt=0, le=1_000_000)
+
+    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", "keys_file", "audit_log",
+                     mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         # VS_API_KEY_MONITOR= in an env file means "no monitor key", not "a short key".
@@ -149,9 +163,10 @@ class Settings(BaseSettings):
     @field_validator("api_key_admin", "api_key_monitor")
     @classmethod
     def _key_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
-        if key is not None and len(key.get_secret_value()) < MIN_KEY_LENGTH:
+        reason = None if key is None else weak_key_reason(key.get_secret_value())
+        if reason is not None:
             raise ValueError(
-                f"must be at least {MIN_KEY_LENGTH} characters "
+                f"{reason} "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         return key
@@ -245,9 +260,10 @@ class Settings(BaseSettings):
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
         missing = []
-        if self.api_key_admin is None:
+        if self.api_key_admin is None and self.keys_file is None:
             missing.append(
-                "VS_API_KEY_ADMIN is required (at least 16 characters), e.g. "
+                "VS_API_KEY_ADMIN is required (at least 16 characters) unless VS_KEYS_FILE names "
+                "a keys file (vsmanager keys add NAME --role admin), e.g. "
                 "VS_API_KEY_ADMIN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         if not self.server_argv:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.clients import client_address
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
@@ -120,6 +120,7 @@ class ConsoleSession:
         settings: Settings,
         options: StreamOptions,
         client: str,
+        on_command: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.ws = websocket
         self.feed = feed
@@ -127,6 +128,8 @@ class ConsoleSession:
         self.settings = settings
         self.options = options
         self.client = client
+        # What a valid command goes to: by default the game; the route adds who sent it.
+        self._on_command = on_command or supervisor.send_command
         self.lines_sent = 0
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time the pending send began
@@ -338,10 +341,10 @@ class ConsoleSession:
             return
         try:
             command = validate_command(frame.get("command"), self.settings.command_max_chars)
-            await self.supervisor.send_command(command)
+            await self._on_command(command)
         except InvalidCommand as exc:
             await self._send_error("invalid_command", str(exc))
-        except LifecycleError as exc:
+        except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
         else:
             log.info("console_command", role="admin", client=self.client, via="websocket",
