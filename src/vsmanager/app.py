@@ -16,7 +16,9 @@ from vsmanager.auth import KeyRing
 from vsmanager.console import ConsoleBuffer
 from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
-from vsmanager.routes import console, health, server
+from vsmanager.metrics import MetricsSampler
+from vsmanager.prometheus import build_registry
+from vsmanager.routes import console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import LifecycleError, Supervisor
@@ -43,6 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.feed = feed
         app.state.supervisor = supervisor
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
+        app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
+        app.state.registry = build_registry(supervisor, feed, sampler)
+        sampler.start()
         if settings.server_autostart:
             try:
                 await supervisor.start()
@@ -55,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.ready = False
             await supervisor.shutdown()
             await watchdog.stop()
+            await sampler.stop()
 
     app = FastAPI(
         title="vsmanager",
@@ -71,7 +77,9 @@ def create_app(settings: Settings) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)
     api.include_router(console.router)
+    api.include_router(metrics.router)
     app.include_router(api)
+    app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
     _mount_web_console(app)
     return app

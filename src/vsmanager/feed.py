@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Slice, Stream
+from vsmanager.counters import ConsoleCounters
 
 
 class ConsoleFeed:
@@ -25,6 +26,7 @@ class ConsoleFeed:
         self.status_version = 0
         self.readers = 0
         self.sessions_started = 0
+        self.counters = ConsoleCounters()  # read by /metrics when scraped
         # The futures of the readers waiting now; publishing wakes them all and forgets
         # them, so a line published while nobody waits costs nothing.
         self._waiters: list[asyncio.Future[None]] = []
@@ -46,6 +48,7 @@ class ConsoleFeed:
 
     def publish(self, stream: Stream, text: str) -> ConsoleLine:
         line = self.buffer.append(stream, text)
+        self.counters.line_read(stream, text)
         if self._waiters:
             self._wake()
         return line

@@ -10,9 +10,13 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vsmanager.profile import FACTS, Fact, PatternError, ProfileName, compile_pattern
+
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
 MIN_KEY_LENGTH = 16
+# Samples of the metrics series kept in memory at most (an hour at 5 s is 720).
+MAX_METRICS_SAMPLES = 100_000
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -55,6 +59,19 @@ class Settings(BaseSettings):
     # Console commands.
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
+
+    # Game awareness and metrics (game, issue #11; see docs/operations.md).
+    game_profile: ProfileName = "vintagestory"
+    game_pattern_version: str = ""
+    game_pattern_join: str = ""
+    game_pattern_leave: str = ""
+    game_pattern_list_header: str = ""
+    game_pattern_list_entry: str = ""
+    game_pattern_players: str = ""
+    game_pattern_overload: str = ""
+    metrics_interval: float = Field(5.0, ge=0.5, le=3600)
+    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400)
+    metrics_public: bool = False
 
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
     @classmethod
@@ -111,9 +128,26 @@ class Settings(BaseSettings):
                 "VS_CONSOLE_BUFFER_BYTES must hold at least four of the longest lines "
                 "(4 x VS_CONSOLE_MAX_LINE_BYTES)"
             )
+        if self.metrics_retention / self.metrics_interval > MAX_METRICS_SAMPLES:
+            raise ValueError(
+                f"VS_METRICS_RETENTION / VS_METRICS_INTERVAL must be at most {MAX_METRICS_SAMPLES} "
+                "samples, e.g. VS_METRICS_INTERVAL=5 with VS_METRICS_RETENTION=3600"
+            )
         keys = (self.api_key_admin, self.api_key_monitor)
         if keys[0] and keys[1] and keys[0].get_secret_value() == keys[1].get_secret_value():
             raise ValueError("VS_API_KEY_MONITOR must differ from VS_API_KEY_ADMIN")
+        return self
+
+    @model_validator(mode="after")
+    def _game_patterns_fit(self) -> Self:
+        problems = []
+        for fact, pattern in self.game_patterns.items():
+            try:
+                compile_pattern(fact, pattern)
+            except PatternError as exc:
+                problems.append(f"{ENV_PREFIX}GAME_PATTERN_{fact.upper()} {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -123,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def ready_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.server_ready_pattern) if self.server_ready_pattern else None
+
+    @property
+    def game_patterns(self) -> dict[Fact, str]:
+        """The patterns set for the game profile (an unset one keeps the profile's own)."""
+        return {fact: value for fact in FACTS if (value := getattr(self, f"game_pattern_{fact}"))}
 
     def secret_values(self) -> list[str]:
         return [k.get_secret_value() for k in (self.api_key_admin, self.api_key_monitor) if k]

@@ -19,6 +19,7 @@ import structlog
 from vsmanager.capture import STDERR_FD, STDOUT_FD, GameProtocol, PipeCapture
 from vsmanager.console import Stream
 from vsmanager.feed import ConsoleFeed
+from vsmanager.profile import GameFacts, build_profile
 from vsmanager.settings import Settings
 
 log = structlog.get_logger("vsmanager.supervisor")
@@ -70,6 +71,9 @@ class Supervisor:
         self._restarting = False
         self._ready: re.Pattern[str] | None = None
         self._ready_seen = False
+        # What the console says about the game (players, version): see profile.py.
+        self.game = GameFacts(build_profile(settings.game_profile, settings.game_patterns))
+        self.crashes_total = 0  # for Prometheus
         self._publish_status()
 
     # -- what the API reads --------------------------------------------------------------
@@ -89,6 +93,7 @@ class Supervisor:
             "started_at": self._started_at if self.state in ALIVE else None,
             "restarts": max(0, self.starts - 1),
             "console_id": self.feed.console_id,
+            "game": self.game.as_status(),
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -173,6 +178,7 @@ class Supervisor:
             raise LifecycleError(
                 "server_not_running", "the server has closed its console input"
             ) from None
+        self.feed.counters.command_sent(None)  # keys: pass the key's name once keys are named
         return echo.seq
 
     # -- internals ---------------------------------------------------------------------------
@@ -279,6 +285,8 @@ class Supervisor:
 
     def _capture_line(self, stream: Stream, text: str) -> None:
         self.feed.publish(stream, text)
+        if self.game.observe(stream, text):
+            self._publish_status()
         ready = self._ready
         if ready is not None and not self._ready_seen and ready.search(text):
             self._ready_seen = True
@@ -320,6 +328,8 @@ class Supervisor:
         self.feed.publish("system", f"server {how}")
         log.info("server_exited", pid=proc.pid, exit_code=code, requested=self._stop_requested)
         clean = self._stop_requested or code == 0
+        self.game.run_ended()
+        self.crashes_total += not clean
         self._set_state(ServerState.STOPPED if clean else ServerState.CRASHED)
         self._exited.set()
 

@@ -115,6 +115,7 @@ async def console_ws(websocket: WebSocket) -> None:
     key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
     role = keyring.role_for(key)
     if role is None:
+        state.feed.counters.auth_failed("websocket")
         log.info("console_ws_refused", client=client, close_code=WS_4001_UNAUTHORIZED)
         await close_before_streaming(websocket, WS_4001_UNAUTHORIZED, "missing or invalid API key")
         return

@@ -43,6 +43,7 @@ def require(needed: Role) -> Callable[..., Role]:
         keyring: KeyRing = request.app.state.keyring
         role = keyring.role_for(key)
         if role is None:
+            request.app.state.feed.counters.auth_failed("http")
             message = "missing API key" if not key else "invalid API key"
             raise ApiError(401, "unauthorized", f"{message}: send it in the X-API-Key header")
         if not allows(role, needed):

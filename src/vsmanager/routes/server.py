@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, client_address
+from vsmanager.routes.metrics import GameStatus
 from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.api")
@@ -26,6 +27,7 @@ class ServerStatus(BaseModel):
     started_at: str | None
     restarts: int
     console_id: str = Field(description="This vsmanager process's console numbering (new per start).")
+    game: GameStatus
 
 
 @router.get("/status", response_model=ServerStatus)
