@@ -87,7 +87,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     admin = os.environ.get("VS_API_KEY_ADMIN") or secrets.token_urlsafe(24)
     monitor = os.environ.get("VS_API_KEY_MONITOR") or secrets.token_urlsafe(24)
-    command = [sys.executable, "-m", "vsmanager", "simulate"]
+    # Players already online and someone coming or going every few seconds: a lively page.
+    command = [sys.executable, "-m", "vsmanager", "simulate", "--players", "2", "--event-interval", "4"]
     if args.events_per_second:
         command += ["--events-per-second", str(args.events_per_second)]
     settings = load_settings(

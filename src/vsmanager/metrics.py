@@ -155,8 +155,11 @@ class MetricsSampler:
         return sample
 
     async def _run(self) -> None:
-        # The first readings only set the baseline the first sample's rates start from.
-        await asyncio.to_thread(self._read_processes, self.supervisor.pid)
+        # The first readings set the baseline the first sample's rates start from; what the
+        # game used before it still counts in its CPU seconds.
+        game, _ = await asyncio.to_thread(self._read_processes, self.supervisor.pid)
+        if game is not None:
+            self.game_cpu_seconds_total += game.cpu_seconds
         self._last_t, self._last_seq = time.time(), self.feed.buffer.last_seq
         loop = asyncio.get_running_loop()
         next_at = loop.time()
