@@ -23,7 +23,8 @@ from vsmanager.supervisor import Supervisor
 # has an extra thread. What the tree meter must add up.
 TREE = """
 import subprocess, sys, threading, time
-SPIN = "import time\\nend = time.process_time() + {spin}\\nwhile time.process_time() < end: pass\\ntime.sleep(60)"
+SPIN = ("import time\\nend = time.process_time() + {spin}\\n"
+        "while time.process_time() < end: pass\\ntime.sleep(60)")
 kids = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
 threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 exec(SPIN)
