@@ -21,7 +21,7 @@ from vsmanager.prometheus import build_registry
 from vsmanager.routes import console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
-from vsmanager.supervisor import LifecycleError, Supervisor
+from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.app")
 
@@ -49,10 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = build_registry(supervisor, feed, sampler)
         sampler.start()
         if settings.server_autostart:
-            try:
-                await supervisor.start()
-            except LifecycleError as exc:
-                log.error("autostart_failed", code=exc.code, message=exc.message)
+            await supervisor.autostart()
         app.state.ready = True
         try:
             yield
