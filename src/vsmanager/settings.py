@@ -83,17 +83,26 @@ class Settings(BaseSettings):
     command_write_timeout: PositiveSeconds = 2.0
 
     # Game awareness and metrics (game, issue #11; see docs/operations.md).
-    game_profile: ProfileName = "vintagestory"
-    game_pattern_version: str = ""
-    game_pattern_join: str = ""
-    game_pattern_leave: str = ""
-    game_pattern_list_header: str = ""
-    game_pattern_list_entry: str = ""
-    game_pattern_players: str = ""
-    game_pattern_overload: str = ""
-    metrics_interval: float = Field(5.0, ge=0.5, le=3600)
-    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400)
-    metrics_public: bool = False
+    game_profile: ProfileName = Field(
+        "vintagestory", description="What console lines mean for the status's game facts (version, "
+        "players, overloads); none reads nothing.")
+    game_pattern_version: str = Field("", description="Regex with a (?P<version>...) group (and "
+                                      "optionally channel) replacing the profile's version line.")
+    game_pattern_join: str = Field("", description="Regex with a (?P<name>...) group: a player joins.")
+    game_pattern_leave: str = Field("", description="Regex with a (?P<name>...) group: a player leaves.")
+    game_pattern_list_header: str = Field("", description="Regex of the line a player list answer "
+                                          "starts with.")
+    game_pattern_list_entry: str = Field("", description="Regex with a (?P<name>...) group: one player "
+                                         "of that list.")
+    game_pattern_players: str = Field("", description="Regex with (?P<online>...) and optionally "
+                                      "(?P<max>...) digits: the count of players online.")
+    game_pattern_overload: str = Field("", description="Regex, optionally with a (?P<ms>...) group: "
+                                       "an overloaded tick.")
+    metrics_interval: float = Field(5.0, ge=0.5, le=3600, description="Seconds between resource "
+                                    "samples (CPU, memory, threads of the game and vsmanager).")
+    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400, description="Seconds of resource "
+                                     "samples kept in memory for GET /server/metrics.")
+    metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
 
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
     @classmethod
