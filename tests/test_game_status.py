@@ -89,6 +89,7 @@ def test_overloaded_ticks_are_counted(echo: VsManager) -> None:
 
 
 def test_players_reset_when_the_run_ends(echo: VsManager) -> None:
+    # (The game is started again after the crash; with nobody online either way.)
     say(echo, "Game Version: v1.22.6 (Stable)",
         "27.1.2024 15:41:47 [Server Event] Priya13 [::ffff:127.0.0.1]:43212 joins.")
     wait_for_game(echo, lambda g: g["players_online"] == 1)

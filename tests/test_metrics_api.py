@@ -191,7 +191,7 @@ def test_prometheus_counts_commands_auth_failures_and_clients() -> None:
 
 
 def test_prometheus_counts_a_crash() -> None:
-    with run_vsmanager(simulator_command()) as vsm:
+    with run_vsmanager(simulator_command(), server_restart="never") as vsm:
         vsm.wait_for_state("running")
         with vsm.client() as client:
             client.post("/console/command", json={"command": "/crash 3"})
@@ -222,3 +222,21 @@ def test_prometheus_reports_lines_dropped_in_gaps() -> None:
         metrics = scrape(vsm)
         assert value(metrics, "vsmanager_console_gaps_sent_total") >= 1
         assert value(metrics, "vsmanager_console_lines_dropped_total") >= 100
+
+
+def test_prometheus_counts_runs_and_restarts_of_a_crash_restarted() -> None:
+    with run_vsmanager(simulator_command(), server_restart_delay="0.2") as vsm:
+        vsm.wait_for_state("running")
+        with vsm.client() as client:
+            client.post("/console/command", json={"command": "/crash 3"})
+        deadline = time.monotonic() + TIMEOUT * 2
+        while time.monotonic() < deadline:
+            status = vsm.status()
+            if status["run"] == 2 and status["state"] == "running":
+                break
+            time.sleep(0.05)
+        metrics = scrape(vsm)
+        assert value(metrics, "vsmanager_game_runs_total") == 2
+        assert value(metrics, "vsmanager_game_restarts_total") == 1
+        assert value(metrics, "vsmanager_game_crashes_total") == 1
+        assert value(metrics, "vsmanager_game_up") == 1
