@@ -5,8 +5,8 @@
    counts the CPU time its psutil readings take in their thread
    (``vsmanager_metrics_sampling_cpu_seconds_total``). Printed: CPU per sample, and what
    that is as a share of one core at the default interval.
-2. The per-line hooks, in this process: what reading a console line costs with the game
-   profile and the line counters, against the profile and counters alone.
+2. The hot-path hooks, in this process: what capturing a console line costs in all, and
+   the game profile's and the line counters' share of it; what counting a sent frame costs.
 
     python bench/metrics_cost.py                 # about 40 seconds
     python bench/metrics_cost.py --seconds 10    # quicker
@@ -115,8 +115,10 @@ def line_cost(repeat: int) -> None:
     profile = per_line(lambda: [facts.observe("stdout", line) for line in lines])
     count = per_line(lambda: [counters.line_read("stdout", line) for line in lines])
     empty = per_line(lambda: [None for _ in lines])
+    frame = per_line(lambda: [counters.frame_sent(0.00002) for _ in lines])
     print(f"per line: capture to buffer (all of it) {whole - empty:.2f} us, of which "
           f"the game profile {profile - empty:.2f} us and the line counters {count - empty:.2f} us")
+    print(f"per frame: counting it and its send latency {frame - empty:.2f} us")
 
 
 def main() -> None:
