@@ -71,7 +71,10 @@ async def metrics_series(
 @prometheus_router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."}},
+    responses={
+        200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."},
+        401: {"description": "No valid key (and VS_METRICS_PUBLIC is not true)."},
+    },
 )
 async def prometheus_metrics(request: Request) -> Response:
     # Async on purpose: the collector reads counters the event loop writes, so it runs on
