@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from vsmanager.profile import (
     FACTS,
+    MAX_NAME_CHARS,
+    MAX_PLAYER_NAMES,
     GameFacts,
     PatternError,
     build_profile,
@@ -362,6 +364,25 @@ def test_a_pattern_whose_online_group_is_not_a_number_is_ignored() -> None:
     game = GameFacts(build_profile("none", {"players": r"^(?P<online>\w+) online$"}))
     assert not game.observe("stdout", "many online")
     assert game.players_online == 0
+
+
+def test_optional_groups_that_did_not_match_change_nothing() -> None:
+    game = GameFacts(build_profile("none", {
+        "join": r"^(?:(?P<name>\w+) )?came$",
+        "version": r"^v(?:(?P<version>\d+))?$",
+    }))
+    assert not game.observe("stdout", "came")
+    assert not game.observe("stdout", "v")
+    assert game.as_status()["players"] == [] and game.version is None
+
+
+def test_a_pattern_matching_far_too_much_cannot_grow_the_status_without_end() -> None:
+    game = GameFacts(build_profile("none", {"join": r"^(?P<name>.*)$"}))
+    for n in range(MAX_PLAYER_NAMES + 50):
+        game.observe("stdout", f"line {n}")
+    game.observe("stdout", "x" * (MAX_NAME_CHARS + 1))
+    assert len(game.players) == MAX_PLAYER_NAMES
+    assert game.players_online == MAX_PLAYER_NAMES + 50  # the rest only counted
 
 
 def test_every_fact_has_a_vintage_story_pattern() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 Fact = Literal["version", "join", "leave", "list_header", "list_entry", "players", "overload"]
 FACTS: tuple[Fact, ...] = ("version", "join", "leave", "list_header", "list_entry", "players", "overload")
@@ -28,6 +28,12 @@ REQUIRED_GROUPS: Mapping[Fact, frozenset[str]] = {
     "players": frozenset({"online"}),
     "overload": frozenset(),
 }
+
+
+# Bounds on what a console can make vsmanager remember (a pattern for another game that
+# matches far too much must not grow the status without end): names kept, and their length.
+MAX_PLAYER_NAMES = 1_000
+MAX_NAME_CHARS = 64
 
 
 class PatternError(ValueError):
@@ -214,16 +220,21 @@ class GameFacts:
             self._listing = (stream, [])
             return False
         if self._version is not None and (found := self._version.search(text)) is not None:
-            return self._versioned(found["version"], _str_group(found, "channel"))
+            return self._versioned(_str_group(found, "version"), _str_group(found, "channel"))
         return False
 
-    def _joined(self, name: str) -> bool:
-        if name in self.players:
+    def _joined(self, name: str | None) -> bool:
+        if not _is_name(name) or name in self.players:
             return False
-        self.players[name] = None
+        if len(self.players) >= MAX_PLAYER_NAMES:
+            self.unnamed += 1
+        else:
+            self.players[name] = None
         return True
 
-    def _left(self, name: str) -> bool:
+    def _left(self, name: str | None) -> bool:
+        if not _is_name(name):
+            return False
         if name in self.players:
             del self.players[name]
             return True
@@ -233,13 +244,14 @@ class GameFacts:
             return True
         return False
 
-    def _listed(self, name: str) -> bool:
+    def _listed(self, name: str | None) -> bool:
         # The list is applied as it is read, so the status is right as soon as the last
         # entry is in, whether or not a line follows it soon.
         assert self._listing is not None
         names = self._listing[1]
-        if name not in names:
-            names.append(name)
+        if not _is_name(name) or name in names or len(names) >= MAX_PLAYER_NAMES:
+            return False
+        names.append(name)
         return self._set_players(names)
 
     def _end_listing(self) -> bool:
@@ -269,11 +281,15 @@ class GameFacts:
             self.unnamed = 0
         return before != (self.players_online, len(self.players), self.players_max)
 
-    def _versioned(self, version: str, channel: str | None) -> bool:
-        if (version, channel) == (self.version, self.channel):
+    def _versioned(self, version: str | None, channel: str | None) -> bool:
+        if not version or (version, channel) == (self.version, self.channel):
             return False
         self.version, self.channel = version, channel
         return True
+
+
+def _is_name(name: str | None) -> TypeGuard[str]:
+    return name is not None and 0 < len(name) <= MAX_NAME_CHARS
 
 
 def _int_group(found: re.Match[str], group: str) -> int | None:
