@@ -1,8 +1,10 @@
 """A stand-in for VintagestoryServer.dll: its console, its commands, its way of stopping.
 
-Texts follow ../shared/VINTAGE_STORY.md where the real ones are known; the rest (answers to
-/help, /list clients, /time, unknown commands) are plausible and kept in tables here so
-they are easy to change.
+Texts follow the real server's where they are known (start-up, joins, leaves, chat,
+overloads, the /list clients and /stats answers, stopping); the rest (answers to /help,
+/time, unknown commands) are plausible and kept in tables here so they are easy to change.
+Players come and go at random (seeded, so a run can be repeated), and every answer agrees
+with who is online.
 """
 
 from __future__ import annotations
