@@ -20,7 +20,9 @@ from vsmanager.feed import ConsoleFeed
 from vsmanager.gatekeeper import Gatekeeper
 from vsmanager.guards import WebMount, install_guards
 from vsmanager.keywatch import KeysFileWatcher
-from vsmanager.routes import auth, console, health, server
+from vsmanager.metrics import MetricsSampler
+from vsmanager.prometheus import build_registry
+from vsmanager.routes import auth, console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import Supervisor
@@ -47,6 +49,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.feed = feed
         app.state.supervisor = supervisor
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
+        app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
+        app.state.registry = build_registry(supervisor, feed, sampler)
+        sampler.start()
         if settings.server_autostart:
             await supervisor.autostart()
         app.state.ready = True
@@ -59,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.ready = False
                 await supervisor.shutdown()
                 await watchdog.stop()
+                await sampler.stop()
 
     app = FastAPI(
         title="vsmanager",
@@ -81,7 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(server.router)
     api.include_router(console.router)
     api.include_router(auth.router)
+    api.include_router(metrics.router)
     app.include_router(api)
+    app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
     _mount_web_console(app)
     return app

@@ -95,7 +95,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     setup_commands.warn_unknown_variables()
-    command = [sys.executable, "-m", "vsmanager", "simulate"]
+    # Players already online and someone coming or going every few seconds: a lively page.
+    command = [sys.executable, "-m", "vsmanager", "simulate", "--players", "2", "--event-interval", "4"]
     if args.events_per_second:
         command += ["--events-per-second", str(args.events_per_second)]
     configured = load_settings()

@@ -163,6 +163,7 @@ class ConsoleSession:
         finally:
             watchdog.forget(self)
             self.feed.readers -= 1
+            self.feed.counters.client_closed(self.close_code)
             for task in (sender, receiver):
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
@@ -261,6 +262,7 @@ class ConsoleSession:
         return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
 
     async def _send_gap(self, gap: Gap) -> None:
+        self.feed.counters.gap_sent(gap.count)
         if self._json:
             frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
             await self._send_frame(json.dumps(frame))
@@ -279,7 +281,7 @@ class ConsoleSession:
     async def _send_frame(self, frame: str) -> None:
         # A send waits while the client's socket is full; the watchdog times it, which costs
         # far less than a timer per frame.
-        self.sending_since = self._loop.time()
+        since = self.sending_since = self._loop.time()
         try:
             await self._send({"type": "websocket.send", "text": frame})
         except OSError:
@@ -287,6 +289,7 @@ class ConsoleSession:
             raise WebSocketDisconnect(1006) from None
         finally:
             self.sending_since = None
+        self.feed.counters.frame_sent(self._loop.time() - since)
 
     async def _close_slow_client(self) -> None:
         self.close_code = WS_4008_TOO_SLOW

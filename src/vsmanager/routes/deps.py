@@ -68,8 +68,14 @@ def presented_key(conn: HTTPConnection) -> str | None:
 
 def authenticate(conn: HTTPConnection, *, key: str | None = None, ticket: str | None = None) -> Identity:
     """The identity behind ``key`` or ``ticket``; raises :class:`AuthRefused`."""
-    return get_gatekeeper(conn).authenticate(client_host(conn), client_address(conn),
-                                             key=key, ticket=ticket)
+    try:
+        return get_gatekeeper(conn).authenticate(client_host(conn), client_address(conn),
+                                                 key=key, ticket=ticket)
+    except AuthRefused:
+        feed: ConsoleFeed | None = getattr(conn.app.state, "feed", None)
+        if feed is not None:  # counted for /metrics, by transport
+            feed.counters.auth_failed(conn.scope["type"])
+        raise
 
 
 def api_error(exc: AuthRefused) -> ApiError:
