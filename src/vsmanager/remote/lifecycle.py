@@ -13,8 +13,9 @@ from typing import Any
 
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
-from vsmanager.remote.cli import ExitCode, fail, print_json, renderer_for, seconds_argument
 from vsmanager.remote.endpoint import Endpoint
+from vsmanager.remote.exits import ExitCode, fail
+from vsmanager.remote.options import print_json, renderer_for, seconds_argument
 from vsmanager.remote.tail import Printer, describe_status
 from vsmanager.remote.terminal import Spinner, status_table
 from vsmanager.remote.watcher import ConsoleWatcher

@@ -7,8 +7,9 @@ import argparse
 import sys
 
 from vsmanager.remote.api import ApiClient
-from vsmanager.remote.cli import ExitCode, add_output_arguments, fail, renderer_for
 from vsmanager.remote.endpoint import Endpoint
+from vsmanager.remote.exits import ExitCode, fail
+from vsmanager.remote.options import add_output_arguments, count_argument, renderer_for
 from vsmanager.remote.tail import ALL, Printer, TailOptions, find_start, run_tail
 
 
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--tail", type=_tail, default=100, metavar="N|all",
                        help="lines of history to print first (default 100; all: everything "
                        "vsmanager holds)")
-    where.add_argument("--after", type=_seq, metavar="SEQ",
+    where.add_argument("--after", type=count_argument, metavar="SEQ",
                        help="print the lines after this seq instead (resume)")
     parser.add_argument("-f", "--follow", action=argparse.BooleanOptionalAction, default=None,
                         help="keep printing new lines (default: when stdout is a terminal)")
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=None,
                         help="a prompt that sends commands below the live console (default: "
                         "when stdin and stdout are terminals)")
-    parser.add_argument("--retries", type=_count, default=None, metavar="N",
+    parser.add_argument("--retries", type=count_argument, default=None, metavar="N",
                         help="give up (exit 4) after N failed connections in a row (default: "
                         "3 without --follow, never with it)")
     add_output_arguments(parser)
@@ -59,14 +60,4 @@ async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
 def _tail(value: str) -> int:
     if value == "all":
         return ALL
-    return _count(value)
-
-
-def _count(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {value!r}")
-    return int(value)
-
-
-def _seq(value: str) -> int:
-    return _count(value)
+    return count_argument(value)
