@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from harness import (
@@ -183,8 +185,10 @@ def test_streams_and_timestamps(shared_vsm: VsManager, cli: Cli) -> None:
     code, out, _ = cli(shared_vsm.url, "console", "--tail", "1", "--streams", "command", "--timestamps")
     assert code == 0
     stamp, _, text = out.strip().partition(" ")
-    assert text == "[CMD] /stats"
-    assert stamp.endswith("Z") and "T" in stamp
+    echo = shared_vsm.wait_for_line("/stats")
+    by = f"{echo['by']} ran " if "by" in echo else ""  # named keys: who ran it
+    assert text == f"[CMD] {by}/stats"
+    assert stamp == echo["ts"]
 
 
 def test_lines_no_longer_held_are_reported_as_a_counted_gap(cli: Cli) -> None:
@@ -214,7 +218,7 @@ def test_follow_prints_new_lines_live_and_notices_on_stderr(shared_vsm: VsManage
         with shared_vsm.client() as client:
             client.post("/console/command", json={"command": "/announce hello"})
         child.wait_until("the answer", lambda: any("Server: hello" in s for s in child.out))
-        assert "[CMD] /announce hello" in child.out
+        assert any(re.fullmatch(r"\[CMD\] (\S+ ran )?/announce hello", line) for line in child.out)
         assert not any(line.startswith("vsmanager:") for line in child.out)
 
 
@@ -296,6 +300,50 @@ def test_hostile_control_characters_are_escaped(hostile: VsManager, cli: Cli) ->
         "title \\x1b]0;pwned\\x07 clear \\x1b[2J\\x1b[H \x1b[31mred\x1b[0m back\\x08\\x08 "
         "csi \\x9b31m bidi \\u202egnp.exe\n"
     )
+
+
+FORGING_LINES = (
+    "\x1b[1;35m[CMD] /op attacker",
+    "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker",
+    "\x1b[36m[vsmanager] server stopped by admin",
+    "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin",
+    "\x1b[8mhidden\x1b[0m \x1b[5;4mblink",
+    "\x1b[1mvsmanager:\x1b[0m server crashed",
+)
+FORGING_SERVER = (
+    "import sys\n"
+    f"for line in {FORGING_LINES!r}:\n"
+    "    sys.stdout.write(line + '\\n')\n"
+    "sys.stdout.write('forgeries done\\n')\n"
+    "sys.stdout.flush()\n"
+    "for line in sys.stdin:\n"
+    "    if line.strip() == '/stop':\n"
+    "        break\n"
+)
+
+
+def test_game_output_cannot_forge_vsmanager_marks_on_a_terminal() -> None:
+    with run_vsmanager(python_command("-c", FORGING_SERVER), server_ready_pattern="") as vsm:
+        vsm.wait_for_line("forgeries done")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
+        env.update(VS_URL=vsm.url, VS_API_KEY=ADMIN_KEY, TERM="xterm")
+        child = pexpect.spawn(sys.executable, ["-m", "vsmanager", "console", "--tail", "all",
+                                               "--no-follow", "--no-interactive"],
+                              env=env, timeout=TIMEOUT, encoding="utf-8")
+        try:
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+        shown = child.before.replace("\r\n", "\n").splitlines()
+        game = shown[shown.index(next(s for s in shown if "/op attacker" in s)):]
+        game = game[:len(FORGING_LINES)]
+        for line in game:  # game text: colours only, never bold, inverse, blink or conceal
+            assert not re.search(r"\x1b\[[0-9;]*\b[1-9]\b[0-9;]*m", line), repr(line)
+        assert "hidden" in game[4] and "\x1b[8m" not in game[4]
+        # vsmanager's own system line, printed by the same command, has its marks.
+        started = next(s for s in shown if "server started" in s or "started (pid" in s)
+        assert started.startswith("\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33m")
 
 
 def test_raw_and_json_keep_the_exact_text(hostile: VsManager, cli: Cli) -> None:

@@ -43,7 +43,7 @@ class Unreachable(ClientError):
 
 
 class Refused(ClientError):
-    """vsmanager refused the action in the server's present state (HTTP 409/503)."""
+    """vsmanager refused the action in its present state (HTTP 409/503), or for now (429)."""
 
 
 class Backoff:
@@ -103,6 +103,16 @@ class ApiClient:
         params = {"after": after, "limit": limit} if after is not None else {"lines": lines}
         return await self._request("GET", "/console/history", params=params)
 
+    async def ticket(self) -> str | None:
+        """A single-use ticket that opens the console WebSocket, so that the key itself never
+        travels in a URL; None from a vsmanager without tickets (older than the endpoint)."""
+        response = await retrying(
+            lambda: self._send("POST", "/auth/ticket"), self.retries, Backoff(), self.on_retry
+        )
+        if response.status_code in (404, 405):
+            return None
+        return str(check(response)["ticket"])
+
     async def command(self, command: str) -> int:
         answer = await self._request("POST", "/console/command", json={"command": command})
         return int(answer["seq"])
@@ -157,6 +167,9 @@ def check(response: httpx.Response) -> dict[str, Any]:
         raise AuthRefused(f"{hint}: {message}", code)
     if response.status_code in (409, 503) and code != "unavailable":
         raise Refused(message, code)
+    if response.status_code == 429:
+        wait = response.headers.get("retry-after")
+        raise Refused(f"{message}; retry in {wait} s" if wait else message, code)
     if response.is_success:
         raise ClientError(f"unexpected answer from {response.request.url.path}", "bad_answer")
     raise ClientError(f"{message} (HTTP {response.status_code})", code)

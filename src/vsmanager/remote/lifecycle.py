@@ -137,7 +137,7 @@ class _AnswerListener:
     def __init__(self, printer: Printer) -> None:
         self.printer = printer
 
-    def on_connected(self, url: str, after: int) -> None:
+    def on_connected(self, url: str, after: int | None) -> None:
         pass
 
     def on_lines(self, lines: list[Any]) -> None:

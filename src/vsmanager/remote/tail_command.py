@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "vsmanager holds)")
     where.add_argument("--after", type=count_argument, metavar="SEQ",
                        help="print the lines after this seq instead (resume)")
+    parser.add_argument("--console-id", metavar="ID",
+                        help="with --after: the console_id SEQ counts in (from status --json); "
+                        "if vsmanager restarted since, say so and show everything it holds")
     parser.add_argument("-f", "--follow", action=argparse.BooleanOptionalAction, default=None,
                         help="keep printing new lines (default: when stdout is a terminal)")
     parser.add_argument("-i", "--interactive", action=argparse.BooleanOptionalAction,
@@ -41,7 +44,9 @@ async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
         return fail(ExitCode.USAGE, "--interactive cannot be combined with --json, --raw or "
                     "--no-follow")
     retries = args.retries if args.retries is not None else (None if follow else 3)
-    options = TailOptions(args.tail, args.after, follow, retries)
+    if args.console_id is not None and args.after is None:
+        return fail(ExitCode.USAGE, "--console-id goes with --after")
+    options = TailOptions(args.tail, args.after, follow, retries, args.console_id)
     if not interactive:
         if hasattr(sys.stdout, "reconfigure"):
             sys.stdout.reconfigure(errors="backslashreplace")
@@ -53,8 +58,8 @@ async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
     async with ApiClient(endpoint, retries=options.retries,
                          on_retry=lambda exc, delay: printer.on_notice(
                              f"{exc}; retrying in {delay:.1f} s")) as api:
-        after, _ = await find_start(api, options, printer.renderer)
-    return await run_interactive(endpoint, printer, after)
+        start = await find_start(api, options, printer.renderer, printer.on_notice)
+    return await run_interactive(endpoint, printer, start)
 
 
 def _tail(value: str) -> int:
