@@ -119,6 +119,8 @@ async def find_start(api: ApiClient, options: TailOptions, renderer: LineRendere
     if options.tail in (0, ALL) or options.after is not None or renderer.shows_all:
         held = await api.history(lines=0)
         console_id = _console_id(held)
+        if console_id is None and options.console_id is not None:
+            console_id = _console_id(await api.status())  # history without console_id
         first, last = int(held["first_seq"]), int(held["last_seq"])
         if options.after is not None and _other_numbering(options.console_id, console_id):
             notify(f"console {options.console_id} is not this vsmanager's (it restarted "
