@@ -270,6 +270,52 @@ def test_follow_starts_over_when_vsmanager_was_replaced() -> None:
         assert after[:len(held)] == held  # type: ignore[arg-type]
 
 
+def test_resume_never_takes_a_new_numbering_for_the_old_one() -> None:
+    """The new vsmanager's numbering has passed the follower's seq: its lines after that seq
+    are not the ones missed, and must not be printed as if they were."""
+    with run_vsmanager() as first, TcpProxy(first.port) as proxy, \
+            follower(proxy.url, "--tail", "all", "--json") as child:
+        first.wait_for_line("Dedicated Server now running")
+        old = first.history(lines=10_000)["lines"]
+        child.wait_until("the first vsmanager's lines", lambda: len(child.out) >= len(old))
+        old_last = seqs(json_lines("\n".join(child.out)))[-1]
+        with run_vsmanager(simulator_command("--events-per-second", "200")) as second:
+            deadline = time.monotonic() + TIMEOUT
+            while int(second.history(lines=0)["last_seq"]) < old_last + 300:  # type: ignore[call-overload]
+                assert time.monotonic() < deadline, "the second vsmanager stayed quiet"
+                time.sleep(0.05)
+            proxy.retarget(second.port)
+            child.wait_until("the restart notice", lambda: child.notices("restarted") == 1)
+            count = len(child.out)
+            child.wait_until("lines of the new numbering", lambda: len(child.out) >= count + 50)
+            child.stop()
+            lines = json_lines("\n".join(child.out))
+            new = lines[len(old):]
+            held = {int(line["seq"]): line for line in second.history(  # type: ignore[union-attr]
+                after=int(new[0]["seq"]) - 1, limit=len(new))["lines"]}  # type: ignore[call-overload]
+    assert lines[:len(old)] == old
+    assert int(new[0]["seq"]) != old_last + 1  # not "the lines after old_last" of another numbering
+    assert int(new[0]["seq"]) > old_last + 100  # a fresh client's newest history_lines
+    assert seqs(new) == list(range(seqs(new)[0], seqs(new)[0] + len(new)))
+    assert all(line == held[int(line["seq"])] for line in new)  # type: ignore[call-overload]
+    assert child.notices("gap") == 0
+
+
+def test_after_with_another_console_id_shows_everything_afresh(
+    shared_vsm: VsManager, cli: Cli
+) -> None:
+    code, out, err = cli(shared_vsm.url, "console", "--no-follow", "--after", "5",
+                         "--console-id", "0123abcd", "--json")
+    assert code == 0
+    assert "is not this vsmanager's" in err
+    assert seqs(json_lines(out))[0] == shared_vsm.history(lines=0)["first_seq"]
+    console_id = str(shared_vsm.status()["console_id"])
+    code, out, err = cli(shared_vsm.url, "console", "--no-follow", "--after", "5",
+                         "--console-id", console_id, "--json")
+    assert (code, err) == (0, "")
+    assert seqs(json_lines(out))[0] == 6
+
+
 # -- safety -------------------------------------------------------------------------------
 
 HOSTILE_LINE = (
