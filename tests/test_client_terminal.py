@@ -20,11 +20,9 @@ from vsmanager.remote.interactive import VS_COMMANDS, CommandCompleter
 from vsmanager.remote.terminal import (
     LineRenderer,
     escape_text,
-    format_duration,
     json_line,
     notice,
     parse_streams,
-    status_table,
 )
 from vsmanager.remote.watcher import Resume
 
@@ -201,17 +199,6 @@ def test_renderer_filters_streams() -> None:
 def test_parse_streams_refuses_unknown_names(value: str) -> None:
     with pytest.raises(ValueError, match="choose from"):
         parse_streams(value)
-
-
-def test_status_table_and_durations() -> None:
-    status = {"state": "running", "pid": 42, "uptime_s": 3723.5, "exit_code": None,
-              "started_at": "2026-01-01T00:00:00Z", "restarts": 1}
-    table = status_table(status, "http://127.0.0.1:8080")
-    assert "state       running" in table
-    assert "uptime      1h 2m 3s" in table
-    assert "exit code   -" in table
-    assert format_duration(90061) == "1d 1h 1m 1s"
-    assert format_duration(None) == "-"
 
 
 def _lines(*seqs: int) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from vsmanager.remote import lifecycle, tail_command
+from vsmanager.remote import lifecycle, status_command, tail_command
 from vsmanager.remote.api import AuthRefused, ClientError, Refused, Unreachable
 from vsmanager.remote.endpoint import Endpoint, EndpointError, resolve_endpoint
 from vsmanager.remote.exits import EPILOG, ExitCode, fail, quiet_broken_pipe
@@ -39,13 +39,14 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     console.set_defaults(handler=_handler(tail_command.run))
 
     status = commands.add_parser(
-        "status", help="show the game server's state",
-        description="Show the game server's state (the admin or the monitor key).",
+        "status", help="show the game server's state, players, version and resources",
+        description="Show the game server's state, uptime, runs and restarts, version, "
+        "players and the newest resource sample (the admin or the monitor key).",
         epilog=EPILOG,
     )
     add_connection_arguments(status)
-    status.add_argument("--json", action="store_true", help="print the status as JSON")
-    status.set_defaults(handler=_handler(lifecycle.run_status))
+    status_command.add_arguments(status)
+    status.set_defaults(handler=_handler(status_command.run_status))
 
     for action in ("start", "stop", "restart"):
         parser = commands.add_parser(

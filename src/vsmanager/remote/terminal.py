@@ -180,43 +180,6 @@ def parse_streams(value: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
-    if days or hours:
-        parts.append(f"{hours}h")
-    if days or hours or minutes:
-        parts.append(f"{minutes}m")
-    parts.append(f"{secs}s")
-    return " ".join(parts)
-
-
-def status_table(status: Mapping[str, object], url: str) -> str:
-    """The human form of ``GET /server/status``."""
-    def show(value: object) -> str:
-        return "-" if value is None else escape_text(str(value), keep_colours=False)
-
-    rows = [
-        ("state", show(status.get("state"))),
-        ("pid", show(status.get("pid"))),
-        ("uptime", format_duration(_as_float(status.get("uptime_s")))),
-        ("started at", show(status.get("started_at"))),
-        ("exit code", show(status.get("exit_code"))),
-        ("restarts", show(status.get("restarts"))),
-        ("vsmanager", url),
-    ]
-    return "\n".join(f"{name:<11} {value}" for name, value in rows)
-
-
-def _as_float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
 class Spinner:
     """Frames of a one-line progress indicator, for stderr on a terminal."""
 
