@@ -11,6 +11,7 @@ from vsmanager.remote.status_view import (
     describe_last_run,
     describe_players,
     describe_restart,
+    describe_status,
     format_bytes,
     format_duration,
     latest_sample,
@@ -130,3 +131,17 @@ def test_fit_cuts_to_terminal_columns() -> None:
     assert fit("abcdef", 10) == "abcdef"
     assert fit("abcdef", 4) == "abc…"
     assert fit("日本語のテキスト", 7) == "日本語…"
+
+
+def test_describe_status_for_a_change_of_state() -> None:
+    assert describe_status(FULL) == "server running (pid 4242, run 3)"
+    assert describe_status(FULL, with_uptime=True) == "server running (pid 4242, run 3, up 1h 2m 3s)"
+    assert describe_status({"state": "stopped", "pid": None}) == "server stopped"
+    crashed = {"state": "crashed", "exit_code": 1, "restart_policy": "on-crash",
+               "next_restart_at": "2026-12-01T22:10:05Z", "crashes": 1, "gave_up": False}
+    assert describe_status(crashed, now=NOW) == "server crashed (exit code 1); restarting in 5 s"
+    gave_up = {**crashed, "next_restart_at": None, "gave_up": True, "crashes": 5}
+    assert describe_status(gave_up, now=NOW) == (
+        "server crashed (exit code 1); not restarting: gave up after 5 crashes: start it by hand")
+    assert describe_status({"state": "running", "pid": 3, "leftover_pids": [9]}).endswith(
+        "; leftover pids 9 hold its pipes")

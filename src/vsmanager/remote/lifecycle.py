@@ -16,7 +16,8 @@ from vsmanager.remote.api import COMMAND_MAX_CHARS, ApiClient, ClientError, Unre
 from vsmanager.remote.endpoint import Endpoint
 from vsmanager.remote.exits import ExitCode, fail
 from vsmanager.remote.options import print_json, renderer_for, seconds_argument
-from vsmanager.remote.tail import Printer, describe_status
+from vsmanager.remote.status_view import describe_status
+from vsmanager.remote.tail import Printer
 from vsmanager.remote.terminal import Spinner
 from vsmanager.remote.watcher import ConsoleWatcher
 

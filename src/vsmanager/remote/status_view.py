@@ -71,6 +71,39 @@ def describe_state(status: Facts) -> str:
     return state
 
 
+def describe_status(status: Facts, *, with_uptime: bool = False,
+                    now: datetime | None = None) -> str:
+    """One line for a change of state: ``server running (pid 7, run 3)``, ``server crashed
+    (exit code 1); next restart in 5 s``."""
+    state = status.get("state")
+    details = []
+    if state in ("running", "starting", "stopping") and status.get("pid") is not None:
+        details.append(f"pid {_show(status['pid'])}")
+        if status.get("run") is not None:
+            details.append(f"run {_show(status['run'])}")
+        if with_uptime and _number(status.get("uptime_s")) is not None:
+            details.append(f"up {format_duration(_number(status['uptime_s']))}")
+    elif state == "crashed":
+        details.append(f"exit code {_show(status.get('exit_code'))}")
+    text = f"server {_show(state)}" + (f" ({', '.join(details)})" if details else "")
+    if state == "crashed":
+        if status.get("gave_up"):
+            text += "; not restarting: " + (describe_restart(status, now or _now()) or "")
+        elif status.get("next_restart_at") is not None:
+            due = parse_time(status["next_restart_at"])
+            if due is not None:
+                wait = max(0, math.ceil((due - (now or _now())).total_seconds()))
+                text += f"; restarting in {wait} s"
+    leftovers = status.get("leftover_pids") or []
+    if leftovers:
+        text += f"; leftover pids {_show(', '.join(str(p) for p in leftovers))} hold its pipes"
+    return text
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
 def describe_last_run(last: Facts) -> str:
     """``2, crashed with code 1 at 2026-12-01T21:59:58Z after 5m 2s``"""
     text = _show(last.get("run"))
@@ -184,7 +217,7 @@ def status_rows(status: Facts, sample: Facts | None, url: str,
 def status_table(status: Facts, url: str, *, sample: Facts | None = None,
                  now: datetime | None = None) -> str:
     """The rows as aligned text, one fact per line."""
-    when = now or datetime.now().astimezone()
+    when = now or _now()
     return "\n".join(f"{name:<{_LABEL_WIDTH}} {value}"
                      for name, value in status_rows(status, sample, url, when))
 

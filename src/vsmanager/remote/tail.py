@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from vsmanager.console import Gap
 from vsmanager.remote.api import HISTORY_PAGE_LINES, ApiClient
 from vsmanager.remote.endpoint import Endpoint
+from vsmanager.remote.status_view import describe_status
 from vsmanager.remote.terminal import LineRenderer, notice
 from vsmanager.remote.watcher import ConsoleWatcher, Line, Resume
 
@@ -72,11 +73,12 @@ class Printer:
                        "longer held by vsmanager)")
 
     def on_status(self, status: Mapping[str, Any]) -> None:
-        state = status.get("state")
-        if state == self._state:
+        # Said again only when it reads differently: uptime alone changes every frame.
+        said = describe_status(status, with_uptime=False)
+        if said == self._state:
             return
-        self._state = state
-        self.on_notice(describe_status(status))
+        self._state = said
+        self.on_notice(said)
 
     def on_error(self, code: str, message: str) -> None:
         self.on_notice(f"error {code}: {message}")
@@ -91,16 +93,6 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or unusual stream
         return False
-
-
-def describe_status(status: Mapping[str, Any]) -> str:
-    state = status.get("state")
-    if state in ("running", "starting") and status.get("pid") is not None:
-        # No uptime: in a status frame it is as old as the last change of state.
-        return f"server {state} (pid {status.get('pid')})"
-    if state == "crashed":
-        return f"server crashed (exit code {status.get('exit_code')})"
-    return f"server {state}"
 
 
 def start_after(options: TailOptions, first_seq: int, last_seq: int) -> int:
