@@ -133,6 +133,12 @@ def run_vsmanager(
         VS_SERVER_KILL_TIMEOUT="2",
         PYTHONUNBUFFERED="1",
     )
+    # Each game its own working directory: the instance lock lives there, and tests run
+    # several vsmanagers at once.
+    workdir = None
+    if "server_workdir" not in settings:
+        workdir = tempfile.TemporaryDirectory(prefix="vsmanager-game-")
+        env["VS_SERVER_WORKDIR"] = workdir.name
     for name, value in settings.items():
         env[f"VS_{name.upper()}"] = str(value)
     log_file = tempfile.NamedTemporaryFile(prefix="vsmanager-test-", suffix=".log", delete=False)
@@ -154,6 +160,8 @@ def run_vsmanager(
         stop_process(process)
         with contextlib.suppress(OSError):
             log_path.unlink()
+        if workdir is not None:
+            workdir.cleanup()
 
 
 def _wait_ready(vsm: VsManager, timeout: float) -> None:

@@ -52,11 +52,14 @@ Make = Callable[..., Supervisor]
 
 
 @pytest.fixture
-async def make_supervisor() -> AsyncIterator[Make]:
+async def make_supervisor(tmp_path: Path) -> AsyncIterator[Make]:
     made: list[Supervisor] = []
 
     def make(code: str, **settings: object) -> Supervisor:
+        workdir = tmp_path / f"game-{len(made)}"
+        workdir.mkdir()
         values: dict[str, object] = {
+            "server_workdir": workdir,
             "api_key_admin": ADMIN_KEY,
             "api_key_monitor": MONITOR_KEY,
             "server_command": command_for(code),
@@ -195,7 +198,7 @@ async def test_crash_is_detected_with_its_exit_code(make_supervisor: Make) -> No
     assert await supervisor.wait_exited(10 * TIME_SCALE)
     assert supervisor.state is ServerState.CRASHED
     assert supervisor.status()["exit_code"] == 3
-    assert "server exited with code 3" in texts(supervisor, "system")
+    assert "server exited with code 3; restarting in 5 s, crash 1 of 5 in 10 min" in texts(supervisor, "system")
 
 
 async def test_clean_exit_without_a_stop_request_is_stopped_not_crashed(make_supervisor: Make) -> None:
@@ -306,12 +309,11 @@ async def test_no_process_of_the_game_outlives_it(make_supervisor: Make, tmp_pat
 
 
 async def test_a_process_outside_the_group_holding_the_pipes_does_not_hold_the_exit(
-    make_supervisor: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_supervisor: Make, tmp_path: Path
 ) -> None:
     # A grandchild in a session of its own escapes the group kill and keeps stdout open:
-    # the exit is still reported, the game's own last line is kept, and after the drain
-    # timeout the pipe is closed, so the escaped process's output stops reaching the console.
-    monkeypatch.setattr("vsmanager.supervisor.PIPE_DRAIN_TIMEOUT_S", 0.5)
+    # the exit is still reported at once, the game's own last line is kept, a warning names
+    # the escaped process, and the pipe is closed, so its output stops reaching the console.
     pidfile = tmp_path / "escaped.pid"
     chatter = "import time\nwhile True:\n    print('escaped', flush=True)\n    time.sleep(0.02)"
     code = (
@@ -325,9 +327,10 @@ async def test_a_process_outside_the_group_holding_the_pipes_does_not_hold_the_e
     try:
         assert await supervisor.wait_exited(10 * TIME_SCALE)
         assert supervisor.state is ServerState.STOPPED and supervisor.exit_code == 0
+        escaped = int(pidfile.read_text())
         lines = texts(supervisor)
         assert "the game is done" in lines and lines[-1] == "server exited with code 0"
-        escaped = int(pidfile.read_text())
+        assert lines[-2].startswith(f"warning: process {escaped} (python")
         # Writing to the closed pipe ends the escaped process (SIGPIPE / BrokenPipeError).
         await wait_until(lambda: not _alive(escaped), timeout=10)
         assert texts(supervisor)[-1] == "server exited with code 0"
@@ -335,6 +338,42 @@ async def test_a_process_outside_the_group_holding_the_pipes_does_not_hold_the_e
         if pidfile.exists():
             with contextlib.suppress(psutil.NoSuchProcess):
                 psutil.Process(int(pidfile.read_text())).kill()
+
+
+async def test_a_leftover_is_named_at_once_refuses_commands_and_goes_at_shutdown(
+    make_supervisor: Make, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "leftover.pid"
+    code = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+        " start_new_session=True)\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        f"print({READY!r}, flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    supervisor = make_supervisor(code)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING and pidfile.exists())
+    leftover = int(pidfile.read_text())
+    try:
+        await supervisor.send_command("/quit")  # the game exits 0 on any line
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        await wait_until(lambda: supervisor.state is not ServerState.RUNNING, timeout=5)
+        # At once: not after a drain timeout of seconds with a dead pid shown as running.
+        assert loop.time() - asked < 1.5 * TIME_SCALE
+        assert supervisor.state is ServerState.STOPPED
+        assert supervisor.status()["leftover_pids"] == [leftover]
+        assert any(t.startswith(f"warning: process {leftover} ") for t in texts(supervisor, "system"))
+        with pytest.raises(LifecycleError) as refused:
+            await supervisor.send_command("/help")
+        assert refused.value.code == "server_not_running"
+        await supervisor.shutdown()
+        assert not _alive(leftover)
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(leftover).kill()
 
 
 async def test_restart_keeps_seq_growing_and_counts(make_supervisor: Make) -> None:

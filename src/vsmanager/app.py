@@ -19,7 +19,7 @@ from vsmanager.feed import ConsoleFeed
 from vsmanager.routes import console, health, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
-from vsmanager.supervisor import LifecycleError, Supervisor
+from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.app")
 
@@ -44,10 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.supervisor = supervisor
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
         if settings.server_autostart:
-            try:
-                await supervisor.start()
-            except LifecycleError as exc:
-                log.error("autostart_failed", code=exc.code, message=exc.message)
+            await supervisor.autostart()
         app.state.ready = True
         try:
             yield

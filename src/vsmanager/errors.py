@@ -32,6 +32,7 @@ LIFECYCLE_STATUS = {
     "server_not_running": 409,
     "console_input_blocked": 503,
     "start_failed": 503,
+    "instance_locked": 409,
 }
 
 

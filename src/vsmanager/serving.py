@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
@@ -12,8 +13,12 @@ from vsmanager.logs import configure_logging
 from vsmanager.settings import Settings
 from vsmanager.supervisor import Supervisor
 
+log = structlog.get_logger("vsmanager.serving")
+
 # Seconds uvicorn waits for open requests and sockets once the game is down.
 GRACEFUL_SHUTDOWN_S = 5
+LISTEN_BACKLOG = 2048
+EXIT_CANNOT_LISTEN = 1
 
 
 class ConsoleServer(uvicorn.Server):
@@ -50,6 +55,32 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
     )
+    # Bound here, before the lifespan starts the game: a port in use (another vsmanager,
+    # perhaps with its game running) is refused before any game is started.
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        log.error("cannot_listen", host=host, port=port, reason=exc.strerror or str(exc),
+                  hint="is another vsmanager running? the game was not started")
+        return EXIT_CANNOT_LISTEN
     server = ConsoleServer(config, app)
-    server.run()
-    return 0 if server.started else 1
+    with sock:
+        server.run(sockets=[sock])
+    return 0 if server.started else EXIT_CANNOT_LISTEN
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` and listening (so that nobody else can bind it)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # Rebinding at once after a restart (old connections in TIME_WAIT) is fine; a
+        # listening socket of another process still refuses us.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

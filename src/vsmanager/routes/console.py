@@ -46,6 +46,22 @@ class HistoryOut(BaseModel):
     lines: list[LineOut]
     first_seq: int = Field(description="Oldest seq still in the buffer (last_seq + 1 if empty).")
     last_seq: int = Field(description="Newest seq ever added (0 before the first line).")
+    console_id: str = Field(description="The numbering these seqs belong to (new per vsmanager).")
+
+
+class RunOut(BaseModel):
+    run: int
+    started_at: str
+    ended_at: str | None
+    exit_code: int | None
+    outcome: Literal["stopped", "crashed", "killed"] | None
+    first_seq: int = Field(description="The run's oldest line still in the buffer.")
+    last_seq: int = Field(description="The run's newest line (its exit line once it ended).")
+
+
+class RunsOut(BaseModel):
+    console_id: str
+    runs: list[RunOut] = Field(description="Runs with lines still in the buffer, oldest first.")
 
 
 class CommandIn(BaseModel):
@@ -62,6 +78,7 @@ class CommandOut(BaseModel):
 async def history(
     role: AdminRole,
     feed: FeedDep,
+    supervisor: SupervisorDep,
     lines: int | None = Query(
         None, ge=0, le=HISTORY_MAX_LINES, description="The newest N lines, oldest first."
     ),
@@ -71,16 +88,47 @@ async def history(
     limit: int = Query(
         HISTORY_DEFAULT_LINES, ge=1, le=HISTORY_MAX_LINES, description="With after: at most N."
     ),
+    run: int | None = Query(
+        None, ge=1, le=MAX_SEQ, description="Only this run's lines (see /console/runs)."
+    ),
 ) -> dict[str, object]:
     buffer = feed.buffer
+    first, last = buffer.first_seq, buffer.last_seq
+    if run is not None:
+        first, last = _run_span(supervisor, run, first, last)
+    newest = HISTORY_DEFAULT_LINES if lines is None else lines
     if after is not None:
-        selected = buffer.read_after(after, limit).lines
+        selected = [line for line in buffer.read_after(max(after, first - 1), limit).lines
+                    if line.seq <= last]
     else:
-        selected = buffer.tail(HISTORY_DEFAULT_LINES if lines is None else lines)
+        count = max(0, min(newest, last - first + 1))
+        selected = buffer.read_after(last - count, count).lines if count else []
     return {
         "lines": [line.as_dict() for line in selected],
         "first_seq": buffer.first_seq,
         "last_seq": buffer.last_seq,
+        "console_id": feed.console_id,
+    }
+
+
+def _run_span(supervisor: Supervisor, number: int, first: int, last: int) -> tuple[int, int]:
+    held = {run.run: span for run, span in supervisor.runs.held(first, last)}
+    span = held.get(number)
+    if span is None:
+        listed = ", ".join(map(str, held)) or "none"
+        raise ApiError(404, "run_not_found",
+                       f"run {number} has no lines in the buffer (runs held: {listed})")
+    return span.first, span.last
+
+
+@router.get("/runs", response_model=RunsOut)
+async def runs(role: AdminRole, feed: FeedDep, supervisor: SupervisorDep) -> dict[str, object]:
+    buffer = feed.buffer
+    held = supervisor.runs.held(buffer.first_seq, buffer.last_seq)
+    return {
+        "console_id": feed.console_id,
+        "runs": [{**run.summary(), "first_seq": span.first, "last_seq": span.last}
+                 for run, span in held],
     }
 
 

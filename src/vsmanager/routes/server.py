@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, status
@@ -18,6 +19,14 @@ router = APIRouter(prefix="/server", tags=["server"])
 MAX_WAIT_S = 120.0
 
 
+class LastRun(BaseModel):
+    run: int
+    started_at: str
+    ended_at: str | None
+    exit_code: int | None = Field(description="Negative: killed by that signal.")
+    outcome: Literal["stopped", "crashed", "killed"] | None
+
+
 class ServerStatus(BaseModel):
     state: Literal["stopped", "starting", "running", "stopping", "crashed"]
     pid: int | None
@@ -26,6 +35,14 @@ class ServerStatus(BaseModel):
     started_at: str | None
     restarts: int
     console_id: str = Field(description="This vsmanager process's console numbering (new per start).")
+    run: int | None = Field(description="The current (or latest) run, from 1; null before any.")
+    last_run: LastRun | None = Field(description="How the latest run that ended, ended.")
+    restart_policy: Literal["on-crash", "never"]
+    next_restart_at: str | None = Field(description="When the game starts again after a crash.")
+    crashes: int = Field(description="Crashes within VS_SERVER_RESTART_WINDOW.")
+    gave_up: bool = Field(description="Crashed VS_SERVER_RESTART_LIMIT times: not restarting.")
+    leftover_pids: list[int] = Field(
+        description="Processes still holding the game's console after it exited.")
 
 
 @router.get("/status", response_model=ServerStatus)
@@ -41,7 +58,13 @@ Wait = Query(
 )
 
 
-@router.post("/start", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
+_START_FAILED: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The game could not be started (start_failed)."}
+}
+
+
+@router.post("/start", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED,
+             responses=_START_FAILED)
 async def start(
     role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
@@ -61,13 +84,19 @@ async def stop(
     return supervisor.status()
 
 
-@router.post("/restart", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/restart", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED,
+             responses=_START_FAILED)
 async def restart(
     role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
     log.info("server_action", action="restart", role=role.value, client=client_address(request))
-    await supervisor.restart()
-    await _wait_settled(supervisor, wait)
+    started = await supervisor.restart()  # a server that is not alive: start_failed raised here
+    if wait > 0:
+        # A start failure after the stop answers like start does (503 start_failed).
+        done, _ = await asyncio.wait({started}, timeout=wait)
+        if started in done:
+            started.result()
+        await _wait_settled(supervisor, wait)
     return supervisor.status()
 
 
