@@ -276,8 +276,8 @@ def test_resume_never_takes_a_new_numbering_for_the_old_one() -> None:
     with run_vsmanager() as first, TcpProxy(first.port) as proxy, \
             follower(proxy.url, "--tail", "all", "--json") as child:
         first.wait_for_line("Dedicated Server now running")
-        old = first.history(lines=10_000)["lines"]
-        child.wait_until("the first vsmanager's lines", lambda: len(child.out) >= len(old))
+        ready = len(first.history(lines=10_000)["lines"])  # type: ignore[arg-type]
+        child.wait_until("the first vsmanager's lines", lambda: len(child.out) >= ready)
         old_last = seqs(json_lines("\n".join(child.out)))[-1]
         with run_vsmanager(simulator_command("--events-per-second", "200")) as second:
             deadline = time.monotonic() + TIMEOUT
@@ -290,10 +290,15 @@ def test_resume_never_takes_a_new_numbering_for_the_old_one() -> None:
             child.wait_until("lines of the new numbering", lambda: len(child.out) >= count + 50)
             child.stop()
             lines = json_lines("\n".join(child.out))
-            new = lines[len(old):]
+            # The first vsmanager's lines: however many it wrote before the switch.
+            old = {int(line["seq"]): line for line in first.history(  # type: ignore[union-attr]
+                lines=10_000)["lines"]}  # type: ignore[call-overload]
+            switch = next(i for i, line in enumerate(lines) if old.get(int(line["seq"])) != line)  # type: ignore[call-overload]
+            old_last = int(lines[switch - 1]["seq"])  # type: ignore[call-overload]
+            new = lines[switch:]
             held = {int(line["seq"]): line for line in second.history(  # type: ignore[union-attr]
                 after=int(new[0]["seq"]) - 1, limit=len(new))["lines"]}  # type: ignore[call-overload]
-    assert lines[:len(old)] == old
+    assert seqs(lines[:switch]) == list(range(1, switch + 1))
     assert int(new[0]["seq"]) != old_last + 1  # not "the lines after old_last" of another numbering
     assert int(new[0]["seq"]) > old_last + 100  # a fresh client's newest history_lines
     assert seqs(new) == list(range(seqs(new)[0], seqs(new)[0] + len(new)))
