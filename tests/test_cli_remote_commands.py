@@ -20,6 +20,7 @@ from harness import (
     run_vsmanager,
     simulator_command,
 )
+from recording_proxy import RecordingProxy
 from test_cli_remote_console import TIMEOUT, Cli
 
 
@@ -67,6 +68,17 @@ def test_status_shows_every_fact_the_server_sends(vsm: VsManager, cli: Cli) -> N
         assert "RSS" in rows["game memory"]
     else:
         assert "game cpu" not in rows  # an older vsmanager: the row is left out
+
+
+def test_status_of_an_older_vsmanager_leaves_the_resource_rows_out(
+    vsm: VsManager, cli: Cli
+) -> None:
+    with RecordingProxy(vsm.port, hide=("/api/v1alpha1/server/metrics",)) as older:
+        code, out, err = cli(older.url, "status")
+    assert (code, err) == (0, "")
+    rows = table_rows(out)
+    assert rows["state"] == "running"
+    assert "game cpu" not in rows and "game memory" not in rows
 
 
 def test_status_watch_json_prints_one_object_per_refresh(vsm: VsManager, cli: Cli) -> None:

@@ -3,10 +3,7 @@ URL, and falls back to the key in a header on a vsmanager without tickets."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -14,60 +11,10 @@ import pytest
 
 from harness import ADMIN_KEY, VsManager, run_vsmanager, simulator_command
 from proxy import TcpProxy
+from recording_proxy import RecordingProxy
 from test_cli_remote_console import Cli, follower
 
-TICKET_PATH = b"/api/v1alpha1/auth/ticket"
-_REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (\S+) HTTP/1\.1\r$",
-                           re.MULTILINE)
-
-
-class RecordingProxy(TcpProxy):
-    """A TcpProxy that keeps what clients sent, and can hide vsmanager's ticket endpoint
-    (the real vsmanager then answers 404, as one older than tickets does)."""
-
-    def __init__(self, target_port: int, *, hide_tickets: bool = False) -> None:
-        super().__init__(target_port)
-        self.hide_tickets = hide_tickets
-        self.sent = bytearray()
-        self._record = threading.Lock()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            if sink.getpeername()[1] != self.target_port:
-                return super()._pump(source, sink)  # vsmanager's answers pass untouched
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                if self.hide_tickets:
-                    data = data.replace(b"POST " + TICKET_PATH + b" ",
-                                        b"POST " + TICKET_PATH + b"-hidden ")
-                with self._record:
-                    self.sent += data
-                sink.sendall(data)
-        _close_both(source, sink)
-        return None
-
-    def requests(self) -> list[tuple[str, str, str]]:
-        """(method, target, headers) of every request seen, in order."""
-        with self._record:
-            text = bytes(self.sent)
-        found = []
-        for match in _REQUEST_LINE.finditer(text):
-            head_end = text.find(b"\r\n\r\n", match.end())
-            headers = text[match.end():head_end if head_end >= 0 else None]
-            found.append((match.group(1).decode(), match.group(2).decode(),
-                          headers.decode(errors="replace").lower()))
-        return found
-
-    def sockets(self) -> list[tuple[str, str]]:
-        """(target, headers) of each WebSocket upgrade."""
-        return [(target, headers) for method, target, headers in self.requests()
-                if method == "GET" and "/console/ws" in target]
-
-
-def _close_both(*sockets: socket.socket) -> None:
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.close()
+TICKET_PATH = "/api/v1alpha1/auth/ticket"
 
 
 def has_tickets(vsm: VsManager) -> bool:
@@ -121,11 +68,11 @@ def test_each_connection_opens_with_a_fresh_ticket(busy: VsManager) -> None:
     assert len({t.group(1) for t in tickets if t}) == 3  # single use: one per connection
     assert all("x-api-key" not in headers for _, headers in upgrades)
     posts = [target for method, target, _ in proxy.requests() if method == "POST"]
-    assert posts.count(TICKET_PATH.decode()) == 3
+    assert posts.count(TICKET_PATH) == 3
 
 
 def test_without_a_ticket_endpoint_the_key_goes_in_a_header(busy: VsManager) -> None:
-    with RecordingProxy(busy.port, hide_tickets=True) as proxy:
+    with RecordingProxy(busy.port, hide=(TICKET_PATH,)) as proxy:
         _follow_through_cuts(proxy, 1)
     upgrades = proxy.sockets()
     assert len(upgrades) == 2
