@@ -59,8 +59,9 @@ def test_status_shows_every_fact_the_server_sends(vsm: VsManager, cli: Cli) -> N
         assert rows["restart"] == "on crash"
     game = status.get("game")
     if isinstance(game, dict):
-        assert rows["version"].startswith("1.22.6")
-        assert rows["players"].startswith(f"{game['players_online']} of 16")
+        if game["version"] is not None:
+            assert rows["version"].startswith(str(game["version"]))
+        assert re.match(r"\d+ of 16", rows["players"])  # /stats told the maximum
     with vsm.client() as client:
         metrics = client.get("/server/metrics")
     if metrics.status_code == 200 and metrics.json()["samples"]:
