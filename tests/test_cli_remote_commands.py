@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -80,6 +81,35 @@ def test_status_of_an_older_vsmanager_leaves_the_resource_rows_out(
     rows = table_rows(out)
     assert rows["state"] == "running"
     assert "game cpu" not in rows and "game memory" not in rows
+
+
+CRASHING = python_command("-c", "import sys; print('boom', flush=True); sys.exit(3)")
+
+
+def test_status_of_a_crashed_server_says_how_and_when_it_restarts(cli: Cli) -> None:
+    with run_vsmanager(CRASHING, server_ready_pattern="", server_restart_delay=60) as vsm:
+        vsm.wait_for_state("crashed")
+        code, out, _ = cli(vsm.url, "status")
+    assert code == 0
+    rows = table_rows(out)
+    assert rows["state"] == "crashed (exit code 3)"
+    assert re.fullmatch(r"1, crashed with code 3 at \S+Z after \d+s", rows["last run"])
+    assert re.fullmatch(r"next in (59|60) s \(1 crash lately\)", rows["restart"])
+
+
+def test_status_says_when_the_restarts_gave_up(cli: Cli) -> None:
+    with run_vsmanager(CRASHING, server_ready_pattern="", server_restart_delay=0.2,
+                       server_restart_limit=2) as vsm:
+        deadline = time.monotonic() + TIMEOUT
+        while not vsm.status().get("gave_up"):
+            assert time.monotonic() < deadline, f"never gave up: {vsm.status()}"
+            time.sleep(0.05)
+        code, out, _ = cli(vsm.url, "status")
+        assert code == 0
+        assert table_rows(out)["restart"] == "gave up after 2 crashes: start it by hand"
+        code, out, err = cli(vsm.url, "console", "--previous", "--streams", "stdout")
+        assert (code, out) == (0, "boom\n")
+        assert "run 1, " in err and "crashed with code 3" in err
 
 
 def test_status_watch_json_prints_one_object_per_refresh(vsm: VsManager, cli: Cli) -> None:
