@@ -73,9 +73,9 @@ def seqs(lines: list[dict[str, object]]) -> list[int]:
 class Follower:
     """``python -m vsmanager console --follow`` as a child, its stdout and stderr collected."""
 
-    def __init__(self, url: str, *args: str) -> None:
+    def __init__(self, url: str, *args: str, key: str = ADMIN_KEY) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
-        env.update(VS_URL=url, VS_API_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1")
+        env.update(VS_URL=url, VS_API_KEY=key, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vsmanager", "console", "--follow", *args],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -129,8 +129,8 @@ class Follower:
 
 
 @contextlib.contextmanager
-def follower(url: str, *args: str) -> Iterator[Follower]:
-    child = Follower(url, *args)
+def follower(url: str, *args: str, key: str = ADMIN_KEY) -> Iterator[Follower]:
+    child = Follower(url, *args, key=key)
     try:
         yield child
     finally:

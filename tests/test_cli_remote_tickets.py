@@ -3,8 +3,13 @@ URL, and falls back to the key in a header on a vsmanager without tickets."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +17,7 @@ import pytest
 from harness import ADMIN_KEY, VsManager, run_vsmanager, simulator_command
 from proxy import TcpProxy
 from recording_proxy import RecordingProxy
-from test_cli_remote_console import Cli, follower
+from test_cli_remote_console import TIMEOUT, Cli, follower
 
 TICKET_PATH = "/api/v1alpha1/auth/ticket"
 
@@ -24,8 +29,8 @@ def has_tickets(vsm: VsManager) -> bool:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: object) -> Cli:
-    return Cli(capsys, monkeypatch, tmp_path)  # type: ignore[arg-type]
+        tmp_path: Path) -> Cli:
+    return Cli(capsys, monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +84,38 @@ def test_without_a_ticket_endpoint_the_key_goes_in_a_header(busy: VsManager) -> 
     for target, headers in upgrades:
         assert "ticket=" not in target
         assert f"x-api-key: {ADMIN_KEY.lower()}" in headers
+
+
+# -- named keys ---------------------------------------------------------------------------
+
+
+def _keys(keys_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
+    return subprocess.run([sys.executable, "-m", "vsmanager", "keys", "--file", str(keys_file),
+                           *args], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def test_echoes_name_who_ran_a_command_and_a_revoked_key_ends_the_follower(
+    tmp_path: Path, cli: Cli
+) -> None:
+    keys_file = tmp_path / "keys.json"
+    added = _keys(keys_file, "add", "alice", "--role", "admin")
+    if added.returncode != 0 and "invalid choice" in added.stderr:
+        pytest.skip("this vsmanager has no named keys yet (keys, #9)")
+    assert added.returncode == 0, added.stderr
+    alice = added.stdout.strip()
+    with run_vsmanager(keys_file=keys_file) as vsm:
+        vsm.wait_for_state("running")
+        with follower(vsm.url, "--tail", "0", key=alice) as child:
+            child.wait_until("connected", lambda: child.notices("connected to") == 1)
+            code, _, _ = cli(vsm.url, "send", "/help", "--wait", "0", key=alice)
+            assert code == 0
+            child.wait_until("alice's echo", lambda: "[CMD] alice ran /help" in child.out)
+            removed = _keys(keys_file, "remove", "alice")
+            assert removed.returncode == 0, removed.stderr
+            deadline = time.monotonic() + TIMEOUT
+            while child.process.poll() is None:
+                assert time.monotonic() < deadline, f"follower still running: {child.err[-3:]}"
+                time.sleep(0.05)
+            assert child.process.returncode == 3
+            assert any("key revoked" in line for line in child.err), child.err[-3:]
