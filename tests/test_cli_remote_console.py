@@ -222,6 +222,17 @@ def test_follow_prints_new_lines_live_and_notices_on_stderr(shared_vsm: VsManage
         assert not any(line.startswith("vsmanager:") for line in child.out)
 
 
+def test_follow_says_the_crash_and_the_pending_restart() -> None:
+    crashing = python_command("-c", "import sys; print('boom', flush=True); sys.exit(3)")
+    with run_vsmanager(crashing, server_ready_pattern="", server_restart_delay=60) as vsm:
+        vsm.wait_for_state("crashed")
+        with follower(vsm.url, "--tail", "all") as child:
+            child.wait_until("the crash notice",
+                             lambda: child.notices("server crashed (exit code 3); restarting in") == 1)
+            child.wait_until("the crashed run's lines", lambda: "boom" in child.out)
+            assert "[vsmanager] server started (pid " in "\n".join(child.out)
+
+
 def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> None:
     with run_vsmanager(simulator_command("--events-per-second", "50")) as vsm, \
             TcpProxy(vsm.port) as proxy, \
