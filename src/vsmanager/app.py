@@ -16,6 +16,7 @@ from vsmanager.auth import KeyRing
 from vsmanager.console import ConsoleBuffer
 from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
+from vsmanager.guards import WebMount, install_guards
 from vsmanager.routes import console, health, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
@@ -58,12 +59,15 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         summary="Supervise a Vintage Story dedicated server and stream its console.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_guards
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keyring = KeyRing(settings)
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(KeepServerSend)
+    install_guards(app, settings, API_PREFIX)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)
@@ -76,7 +80,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _mount_web_console(app: FastAPI) -> None:
     if (STATIC_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        app.router.routes.append(
+            WebMount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web", api_prefix=API_PREFIX)
+        )
         return
 
     @app.get("/", include_in_schema=False)

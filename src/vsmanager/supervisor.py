@@ -570,7 +570,7 @@ class Supervisor:
         self._state_changed = asyncio.Event()
 
     def _publish_status(self) -> None:
-        self.feed.publish_status(self.status())
+        self.feed.publish_status(self.status)  # computed when sent: the uptime is current
 
     def _spawn_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"supervisor-{name}")

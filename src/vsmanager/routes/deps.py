@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from vsmanager import clients
 from vsmanager.auth import KeyRing, Role, allows
 from vsmanager.errors import ApiError
 from vsmanager.feed import ConsoleFeed
@@ -34,8 +35,7 @@ def get_feed(request: Request) -> ConsoleFeed:
 
 
 def client_address(request: Request) -> str:
-    client = request.client
-    return f"{client.host}:{client.port}" if client else "unknown"
+    return clients.client_address(request)  # the one answer, trusted proxies applied
 
 
 def require(needed: Role) -> Callable[..., Role]:
