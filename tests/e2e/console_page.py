@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from harness import ADMIN_KEY, TIME_SCALE
 
@@ -18,6 +18,9 @@ PHONE = {"width": 390, "height": 844}
 
 # Playwright waits take milliseconds; every one is bounded and scaled like harness.MS.
 WAIT_MS = int(20_000 * TIME_SCALE)
+# expect() assertions too (Playwright's default is 5 s): a game start on a loaded machine
+# takes longer, and a bounded wait that is too tight proves nothing.
+expect.set_options(timeout=WAIT_MS)
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -60,7 +60,7 @@ def test_heavy_output_keeps_the_page_responsive(browser: Browser, rate: int) -> 
         page.add_init_script(PROBE)
         page.reload()
         sign_in_admin(page)
-        page.wait_for_function("(window.__vsmTest.lastSeq() ?? 0) > 0")  # history is in
+        page.wait_for_function("() => (window.__vsmTest.lastSeq() ?? 0) > 0")  # history is in
 
         page.evaluate("window.__perf.frames = []; window.__perf.inputs = []")
         start_seq = vsm.history(lines=0)["last_seq"]
