@@ -410,3 +410,81 @@ def _alive(pid: int) -> bool:
     except psutil.NoSuchProcess:
         return False
 
+
+
+async def test_a_stop_that_ends_in_sigkill_is_a_killed_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(STUBBORN, server_stop_timeout=0.3, server_kill_timeout=0.3)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    status = supervisor.status()
+    assert status["last_run"]["outcome"] == "killed" and status["last_run"]["exit_code"] == -9
+    assert status["next_restart_at"] is None and status["crashes"] == 0
+
+
+async def test_a_clean_exit_nobody_asked_for_is_not_restarted(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("print('done')", server_restart_delay=0.1)
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    await asyncio.sleep(0.3 * TIME_SCALE)
+    status = supervisor.status()
+    assert status["state"] == "stopped" and status["run"] == 1 and status["next_restart_at"] is None
+    assert status["last_run"]["outcome"] == "stopped"
+
+
+async def test_a_crash_is_restarted_after_the_delay_with_a_new_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(
+        f"import sys; print({READY!r}, flush=True); sys.stdin.readline(); sys.exit(2)",
+        server_restart_delay=0.5, server_restart_window=3)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    await supervisor.send_command("/crash")
+    await wait_until(lambda: supervisor.status()["next_restart_at"] is not None)
+    assert supervisor.state is ServerState.CRASHED and supervisor.status()["crashes"] == 1
+    await wait_until(lambda: supervisor.status()["run"] == 2 and supervisor.state is ServerState.RUNNING)
+    assert supervisor.status()["next_restart_at"] is None
+    assert "server exited with code 2; restarting in 0.5 s, crash 1 of 5 in 3 s" in texts(supervisor)
+
+
+async def test_a_restart_by_hand_of_a_crashed_game_resets_the_count(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(f"print({READY!r}, flush=True); import sys; sys.exit(3)",
+                                 server_restart_delay=30)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.status()["crashes"] == 1)
+    await supervisor.restart()  # not alive: started at once
+    assert supervisor.status()["run"] == 2
+    await wait_until(lambda: supervisor.status()["last_run"]["run"] == 2)
+    assert supervisor.status()["crashes"] == 1  # the first was forgotten by the restart
+
+
+async def test_a_failed_automatic_restart_counts_as_a_crash_and_tries_again(
+    make_supervisor: Make, tmp_path: Path
+) -> None:
+    game = tmp_path / "game"
+    game.write_text(f"#!{sys.executable}\nimport sys\nsys.exit(4)\n")
+    game.chmod(0o755)
+    supervisor = make_supervisor("", server_command=str(game), server_restart_delay=0.2,
+                                 server_restart_limit=3, server_ready_pattern="")
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    game.unlink()  # the binary goes away before the restart
+    await wait_until(lambda: supervisor.status()["gave_up"])
+    system = texts(supervisor, "system")
+    assert any(t.startswith("server failed to start: ") and "crash 2 of 3" in t for t in system)
+    assert system[-1].endswith("crashed 3 times in 10 min: not restarting; start it by hand")
+
+
+async def test_autostart_failure_is_logged_not_raised(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("", server_command="/nonexistent/game-server")
+    await supervisor.autostart()  # once crashed vsmanager with a KeyError in logging
+    assert supervisor.state is ServerState.CRASHED
+
+
+async def test_a_late_ready_line_is_warned_about_once_and_the_server_stays_starting(
+    make_supervisor: Make,
+) -> None:
+    supervisor = make_supervisor("import sys; sys.stdin.readline()", server_ready_timeout=0.2)
+    await supervisor.start()
+    await wait_until(lambda: any("warning: no line matching" in t for t in texts(supervisor)))
+    assert supervisor.state is ServerState.STARTING
