@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from vsmanager import __version__, remote, simulator
+from vsmanager import __version__, remote, setup_commands, simulator
 from vsmanager.settings import Settings, SettingsError, load_settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vsmanager",
         description="Supervise a Vintage Story dedicated server and stream its console.",
-        epilog="Settings come from VS_* environment variables; see the README.",
+        epilog="Settings come from a TOML file (--config, or VS_CONFIG) and VS_* environment "
+        "variables, which override it: `vsmanager config example` lists them all.",
     )
     parser.add_argument("--version", action="version", version=f"vsmanager {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -42,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the API and supervise the configured game server",
         description="Run the API and supervise the game server set by VS_SERVER_COMMAND. "
-        "Needs VS_API_KEY_ADMIN (16+ characters) and VS_SERVER_COMMAND.",
+        "Needs VS_API_KEY_ADMIN (16+ characters) and VS_SERVER_COMMAND, from the environment or "
+        "the config file.",
     )
     _add_listen_arguments(serve)
+    setup_commands.add_config_argument(serve)
     serve.set_defaults(handler=run_serve)
 
     demo = commands.add_parser(
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=simulator.run)
 
+    setup_commands.add_commands(commands)
     remote.add_commands(commands)
     return parser
 
@@ -80,11 +84,13 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    settings = load_settings().require_serving()
+    setup_commands.warn_unknown_variables()
+    settings = load_settings(config=args.config).require_serving()
     return _run_server(settings, args)
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    setup_commands.warn_unknown_variables()
     admin = os.environ.get("VS_API_KEY_ADMIN") or secrets.token_urlsafe(24)
     monitor = os.environ.get("VS_API_KEY_MONITOR") or secrets.token_urlsafe(24)
     command = [sys.executable, "-m", "vsmanager", "simulate"]

@@ -1,14 +1,25 @@
-"""Every setting and every bound, from ``VS_*`` environment variables, validated at start."""
+"""Every setting and every bound, from ``VS_*`` environment variables and an optional TOML
+file (:mod:`vsmanager.config_file`), validated at start. Variables override the file."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from vsmanager.config_file import CONFIG_VARIABLE, ConfigFile, ConfigFileError, closest_name, read_config_file
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
@@ -27,6 +38,10 @@ class Settings(BaseSettings):
     # Keys: Admin can do everything; Monitor only reads the server status.
     api_key_admin: SecretStr | None = None
     api_key_monitor: SecretStr | None = None
+
+    # Keys read from files (install): a file holding the key, instead of the key itself.
+    api_key_admin_file: Path | None = None
+    api_key_monitor_file: Path | None = None
 
     # The game server.
     server_command: str = ""
@@ -69,6 +84,28 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         # VS_API_KEY_MONITOR= in an env file means "no monitor key", not "a short key".
         return None if value == "" else value
+
+    @field_validator("api_key_admin_file", "api_key_monitor_file", mode="before")
+    @classmethod
+    def _empty_file_means_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_from_files(cls, data: Any) -> Any:
+        # Before the fields are validated, so a key read from a file meets every check a key
+        # from the environment meets (length, admin and monitor different).
+        if not isinstance(data, dict):
+            return data
+        for role in ("admin", "monitor"):
+            path = data.get(f"api_key_{role}_file")
+            if path in (None, ""):
+                continue
+            variable = f"{ENV_PREFIX}API_KEY_{role.upper()}"
+            if data.get(f"api_key_{role}") not in (None, ""):
+                raise ValueError(f"set {variable} or {variable}_FILE, not both")
+            data[f"api_key_{role}"] = _read_key_file(Path(str(path)), f"{variable}_FILE")
+        return data
 
     @field_validator("server_stop_command")
     @classmethod
@@ -140,6 +177,18 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         return [k.get_secret_value() for k in (self.api_key_admin, self.api_key_monitor) if k]
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: overrides given in code, then VS_* variables, then the config file.
+        return init_settings, env_settings, _ConfigFileSource(settings_cls, _reading.get())
+
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
         missing = []
@@ -158,19 +207,113 @@ class Settings(BaseSettings):
         return self
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment (overrides win); raise :class:`SettingsError` naming variables."""
+# The file being loaded, for the settings source below: sources are built per class, not per
+# call, so the one call that reads a file lends it to them for its duration.
+_reading: ContextVar[ConfigFile | None] = ContextVar("vsmanager_config_file", default=None)
+
+# VS_* variables that are not settings of the server but are known all the same: the file
+# itself, the terminal client's, and the test suite's.
+OTHER_VARIABLES = frozenset({
+    CONFIG_VARIABLE, "VS_URL", "VS_API_KEY", "VS_API_KEY_FILE",
+    "VS_TEST_TIME_SCALE", "VS_REQUIRE_BROWSER", "VS_CHROMIUM", "VS_SOAK_SECONDS",
+    "VS_UPDATE_SCREENSHOTS",
+})
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], config: ConfigFile | None) -> None:
+        super().__init__(settings_cls)
+        self._values = dict(config.values) if config else {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def load_settings(*, config: Path | str | None = None, **overrides: object) -> Settings:
+    """Read the config file (``config``, else ``$VS_CONFIG``, else none), then the environment,
+    then ``overrides``, each winning over the one before; raise :class:`SettingsError` naming
+    the variable, or the key and file, of each bad value."""
+    config_file = read_config(config)
+    token = _reading.set(config_file)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(_describe(exc, config_file, overrides)) from None
+    finally:
+        _reading.reset(token)
 
 
-def _describe(exc: ValidationError) -> str:
+def read_config(config: Path | str | None = None) -> ConfigFile | None:
+    """The config file named by ``config`` or ``$VS_CONFIG``, parsed; None when neither is set."""
+    if config is None or config == "":
+        config = os.environ.get(CONFIG_VARIABLE) or None
+    if config is None:
+        return None
+    try:
+        return read_config_file(Path(config).expanduser().absolute(), Settings.model_fields, _path_fields())
+    except ConfigFileError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def variable_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def is_from_environment(field: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a VS_* variable sets this field (names are matched in any case, as loading does)."""
+    names = {name.upper() for name in (os.environ if environ is None else environ)}
+    return variable_name(field) in names
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each VS_* variable that is no setting, naming the closest valid one."""
+    known = {variable_name(name) for name in Settings.model_fields} | OTHER_VARIABLES
+    warnings = []
+    for name in sorted(os.environ if environ is None else environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        best = closest_name(upper, known)
+        hint = f"; did you mean {best}?" if best else " (`vsmanager config example` lists every setting)"
+        warnings.append(f"{name} is not a vsmanager setting and is ignored{hint}")
+    return warnings
+
+
+def _path_fields() -> set[str]:
+    return {name for name, info in Settings.model_fields.items() if _holds_path(info.annotation)}
+
+
+def _holds_path(annotation: object) -> bool:
+    if annotation is Path:
+        return True
+    return any(_holds_path(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+def _read_key_file(path: Path, variable: str) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"{variable}: cannot read the key from {path} ({reason})") from None
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(f"{variable}: the key in {path} must be at least {MIN_KEY_LENGTH} characters "
+                         "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+    return key
+
+
+def _describe(exc: ValidationError, config: ConfigFile | None, overrides: Mapping[str, object]) -> str:
     messages = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
         message = error["msg"].removeprefix("Value error, ")
-        messages.append(f"{name}: {message}")
+        if not field:
+            messages.append(message)  # a rule across settings names its variables itself
+        elif field in overrides or is_from_environment(field) or config is None or field not in config.values:
+            messages.append(f"{variable_name(field)}: {message}")
+        else:
+            messages.append(f"{config.where(field)}: {message}")
     return "\n".join(messages)
+

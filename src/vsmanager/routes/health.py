@@ -5,12 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from vsmanager import __version__
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
-    return {"status": "ok", "server": {"state": request.app.state.supervisor.state.value}}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "server": {"state": request.app.state.supervisor.state.value},
+    }
 
 
 @router.get("/readyz")
