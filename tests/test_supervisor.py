@@ -488,3 +488,20 @@ async def test_a_late_ready_line_is_warned_about_once_and_the_server_stays_start
     await supervisor.start()
     await wait_until(lambda: any("warning: no line matching" in t for t in texts(supervisor)))
     assert supervisor.state is ServerState.STARTING
+
+
+async def test_autostart_waits_for_a_held_lock_then_starts(make_supervisor: Make) -> None:
+    from vsmanager.instance_lock import InstanceLock
+
+    supervisor = make_supervisor(POLITE)
+    assert supervisor.settings.server_workdir is not None
+    held = InstanceLock(supervisor.settings.server_workdir)
+    held.acquire()  # as a killed vsmanager's last resort would, while its game saves
+    try:
+        await supervisor.autostart()
+        assert supervisor.state is ServerState.STOPPED
+        await wait_until(lambda: any("waiting up to" in t for t in texts(supervisor, "system")))
+        assert any("is locked by vsmanager pid" in t for t in texts(supervisor, "system"))
+    finally:
+        held.release()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING, timeout=5)
