@@ -166,6 +166,8 @@ class Supervisor:
         (and its start failure raised); otherwise the start follows the exit in the
         background, and the returned future says how it went."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Most callers do not wait for the start: its failure is a console line already.
+        done.add_done_callback(lambda future: future.cancelled() or future.exception())
         async with self._lifecycle:
             if self.state is ServerState.STOPPING:
                 raise LifecycleError("stopping", "the server is stopping; start it once stopped")
