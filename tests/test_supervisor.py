@@ -505,3 +505,31 @@ async def test_autostart_waits_for_a_held_lock_then_starts(make_supervisor: Make
     finally:
         held.release()
     await wait_until(lambda: supervisor.state is ServerState.RUNNING, timeout=5)
+
+
+async def test_a_restart_whose_start_fails_says_so_to_whoever_waits(
+    make_supervisor: Make, tmp_path: Path
+) -> None:
+    game = tmp_path / "game"
+    game.write_text(f"#!{sys.executable}\n{POLITE}")
+    game.chmod(0o755)
+    supervisor = make_supervisor("", server_command=str(game))
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    game.unlink()
+    started = await supervisor.restart()
+    with pytest.raises(LifecycleError) as failed:
+        await asyncio.wait_for(started, 10 * TIME_SCALE)
+    assert failed.value.code == "start_failed" and "does not exist" in failed.value.message
+
+
+async def test_the_last_resort_goes_with_its_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    (last_resort,) = supervisor._last_resorts
+    assert _alive(last_resort.pid)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    await wait_until(lambda: not _alive(last_resort.pid), timeout=5)
+    await wait_until(lambda: not supervisor._last_resorts, timeout=5)
