@@ -165,10 +165,11 @@ async def test_stop_escalates_to_sigkill_for_a_stubborn_server(make_supervisor: 
 async def test_empty_stop_command_goes_straight_to_sigterm(make_supervisor: Make) -> None:
     code = "import signal, sys, time\n" \
            "signal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\n" \
+           "print('handler set', flush=True)\n" \
            "time.sleep(30)"
     supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
     await supervisor.start()
-    await asyncio.sleep(0.3)  # let it install its handler
+    await wait_until(lambda: "handler set" in texts(supervisor))
     await supervisor.stop()
     assert await supervisor.wait_exited(3 * TIME_SCALE)  # far less than the 5 s stop timeout
     assert "bye" in texts(supervisor)
@@ -183,10 +184,11 @@ async def test_stdin_stays_open_until_the_server_exits(make_supervisor: Make) ->
            "    sys.stdin.read()\n" \
            "    import os; os._exit(9)\n" \
            "threading.Thread(target=watch, daemon=True).start()\n" \
+           "print('handler set', flush=True)\n" \
            "time.sleep(30)"
     supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
     await supervisor.start()
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: "handler set" in texts(supervisor))
     await supervisor.stop()
     assert await supervisor.wait_exited(5 * TIME_SCALE)
     assert supervisor.exit_code == 0

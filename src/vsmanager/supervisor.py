@@ -24,6 +24,7 @@ from vsmanager.feed import ConsoleFeed
 from vsmanager.instance_lock import InstanceLock, InstanceLocked
 from vsmanager.last_resort import LastResort
 from vsmanager.launch import executable_problem, launch_argv
+from vsmanager.leftovers import Leftovers
 from vsmanager.restart_policy import Decision, Exit, RestartPolicy, RestartRules, describe_seconds
 from vsmanager.runs import RunLog
 from vsmanager.settings import Settings
@@ -38,8 +39,6 @@ PIPE_DRAIN_TIMEOUT_S = 5.0
 # How long autostart waits for the instance lock: a game left by a killed vsmanager is
 # being ended by its supervisor of last resort (SIGTERM, the kill timeout, SIGKILL).
 LOCK_WAIT_MARGIN_S = 5.0
-# How long the shutdown gives leftover processes after SIGTERM before SIGKILL.
-LEFTOVER_TERM_S = 1.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -94,7 +93,7 @@ class Supervisor:
         self._ready_timer: asyncio.TimerHandle | None = None
         self._pending_restart: asyncio.TimerHandle | None = None
         self._next_restart_at: str | None = None
-        self._leftovers: list[int] = []
+        self.leftovers = Leftovers()
         self._last_resorts: set[LastResort] = set()
         self._publish_status()
 
@@ -103,12 +102,6 @@ class Supervisor:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc and self.state in ALIVE else None
-
-    @property
-    def leftover_pids(self) -> list[int]:
-        """Processes that outlived the game holding its pipes, while they live."""
-        self._leftovers = [pid for pid in self._leftovers if procfs.is_alive(pid)]
-        return list(self._leftovers)
 
     def status(self) -> dict[str, Any]:
         alive = self.state in ALIVE and self._started_monotonic is not None
@@ -128,7 +121,7 @@ class Supervisor:
             "next_restart_at": self._next_restart_at,
             "crashes": self.policy.crashes(time.monotonic()),
             "gave_up": self.policy.gave_up,
-            "leftover_pids": self.leftover_pids,
+            "leftover_pids": self.leftovers.pids,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -217,7 +210,7 @@ class Supervisor:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._end_leftovers()
+        await self.leftovers.end()
         for last_resort in list(self._last_resorts):
             last_resort.release()
             if await last_resort.wait(1.0):
@@ -495,10 +488,9 @@ class Supervisor:
         ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures.values()]
         _, pending = await asyncio.wait(ends, timeout=PIPE_GRACE_S)
         if pending:
-            holders = procfs.pipe_holders(pipes, exclude=(os.getpid(),))
+            holders = self.leftovers.find(pipes)
             if holders:
-                self._leftovers.extend(p for p in holders if p not in self._leftovers)
-                names = ", ".join(f"{pid} ({procfs.command_name(pid)})" for pid in holders)
+                names = Leftovers.describe(holders)
                 self.feed.publish(
                     "system",
                     f"warning: process {names} outside the server's group still holds its "
@@ -533,21 +525,6 @@ class Supervisor:
             last_resort.release()
             if await last_resort.wait(self.settings.server_kill_timeout + 2):
                 self._last_resorts.discard(last_resort)
-
-    async def _end_leftovers(self) -> None:
-        leftovers = self.leftover_pids
-        if not leftovers:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in leftovers:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-            deadline = time.monotonic() + LEFTOVER_TERM_S
-            while time.monotonic() < deadline:
-                leftovers = self.leftover_pids
-                if not leftovers:
-                    return
-                await asyncio.sleep(0.02)
 
     def _signal_group(self, proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
         # The child is its session's leader, so its pid is its process group id.
