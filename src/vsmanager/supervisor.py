@@ -12,7 +12,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, NoReturn
 
 import structlog
@@ -21,7 +20,7 @@ from vsmanager import procfs
 from vsmanager.capture import STDERR_FD, STDOUT_FD, GameProtocol, PipeCapture
 from vsmanager.console import Stream
 from vsmanager.feed import ConsoleFeed
-from vsmanager.instance_lock import InstanceLock, InstanceLocked
+from vsmanager.instance_lock import InstanceLock, InstanceLocked, lock_directory
 from vsmanager.last_resort import LastResort
 from vsmanager.launch import executable_problem, launch_argv
 from vsmanager.leftovers import Leftovers
@@ -77,7 +76,7 @@ class Supervisor:
             settings.server_restart_window,
         ))
         self.runs = RunLog()
-        self.lock = InstanceLock(settings.server_workdir or Path.cwd())
+        self.lock = InstanceLock(lock_directory(settings.server_argv, settings.server_workdir))
         self._proc: asyncio.subprocess.Process | None = None
         self._started_monotonic: float | None = None
         self._started_at: str | None = None
