@@ -254,7 +254,7 @@ def test_a_stop_cancels_a_pending_restart() -> None:
         assert answer.status_code == 202, answer.text
         status = answer.json()
         assert status["next_restart_at"] is None and status["crashes"] == 0
-        assert "automatic restart cancelled" in system_lines(vsm)
+        assert "automatic restart cancelled by admin" in system_lines(vsm)
 
 
 def test_runs_needs_the_admin_key(vsm: VsManager) -> None:

@@ -246,7 +246,7 @@ async def test_partial_line_is_flushed_after_silence(make_supervisor: Make) -> N
     code = "import sys, time\nsys.stdout.write('> '); sys.stdout.flush(); time.sleep(30)"
     supervisor = make_supervisor(code, console_partial_flush_s=0.2, server_stop_timeout=0.2)
     await supervisor.start()
-    await wait_until(lambda: "> " in texts(supervisor), timeout=5)
+    await wait_until(lambda: "> " in texts(supervisor), timeout=10)
 
 
 async def test_stderr_lines_are_tagged(make_supervisor: Make) -> None:
