@@ -77,7 +77,11 @@ def run_target(
     env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
     env["PYTHONUNBUFFERED"] = "1"
     if kind == "vsmanager":
+        # A folder per game: the instance lock lives there, and a run may serve several at once.
+        gamedir = workdir / f"game-{port}"
+        gamedir.mkdir(exist_ok=True)
         env.update(
+            VS_SERVER_WORKDIR=str(gamedir),
             VS_API_KEY_ADMIN=ADMIN_KEY,
             VS_SERVER_COMMAND=shlex.join(game),
             VS_SERVER_AUTOSTART="true",

@@ -177,3 +177,16 @@ def test_decisions_hold_their_invariants_for_any_history(history: list[tuple[flo
             assert rules.delay <= decision.restart_in <= rules.max_delay
         else:
             assert decision.restart_in is None and decision.gave_up
+
+
+def test_settings_take_fractions_and_refuse_a_max_below_the_delay() -> None:
+    from harness import ADMIN_KEY
+    from vsmanager.settings import SettingsError, load_settings
+
+    tiny = load_settings(api_key_admin=ADMIN_KEY, server_restart_delay=0.5,
+                         server_restart_window=2.5, server_restart_max_delay=0.5)
+    assert (tiny.server_restart_delay, tiny.server_restart_window) == (0.5, 2.5)
+    with pytest.raises(SettingsError, match="VS_SERVER_RESTART_MAX_DELAY"):
+        load_settings(api_key_admin=ADMIN_KEY, server_restart_delay=5, server_restart_max_delay=1)
+    with pytest.raises(SettingsError, match="VS_SERVER_RESTART"):
+        load_settings(api_key_admin=ADMIN_KEY, server_restart="always")

@@ -165,10 +165,11 @@ async def test_stop_escalates_to_sigkill_for_a_stubborn_server(make_supervisor: 
 async def test_empty_stop_command_goes_straight_to_sigterm(make_supervisor: Make) -> None:
     code = "import signal, sys, time\n" \
            "signal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\n" \
+           "print('handler set', flush=True)\n" \
            "time.sleep(30)"
     supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
     await supervisor.start()
-    await asyncio.sleep(0.3)  # let it install its handler
+    await wait_until(lambda: "handler set" in texts(supervisor))
     await supervisor.stop()
     assert await supervisor.wait_exited(3 * TIME_SCALE)  # far less than the 5 s stop timeout
     assert "bye" in texts(supervisor)
@@ -183,10 +184,11 @@ async def test_stdin_stays_open_until_the_server_exits(make_supervisor: Make) ->
            "    sys.stdin.read()\n" \
            "    import os; os._exit(9)\n" \
            "threading.Thread(target=watch, daemon=True).start()\n" \
+           "print('handler set', flush=True)\n" \
            "time.sleep(30)"
     supervisor = make_supervisor(code, server_stop_command="", server_ready_pattern="")
     await supervisor.start()
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: "handler set" in texts(supervisor))
     await supervisor.stop()
     assert await supervisor.wait_exited(5 * TIME_SCALE)
     assert supervisor.exit_code == 0
@@ -244,7 +246,7 @@ async def test_partial_line_is_flushed_after_silence(make_supervisor: Make) -> N
     code = "import sys, time\nsys.stdout.write('> '); sys.stdout.flush(); time.sleep(30)"
     supervisor = make_supervisor(code, console_partial_flush_s=0.2, server_stop_timeout=0.2)
     await supervisor.start()
-    await wait_until(lambda: "> " in texts(supervisor), timeout=5)
+    await wait_until(lambda: "> " in texts(supervisor), timeout=10)
 
 
 async def test_stderr_lines_are_tagged(make_supervisor: Make) -> None:
@@ -410,3 +412,126 @@ def _alive(pid: int) -> bool:
     except psutil.NoSuchProcess:
         return False
 
+
+
+async def test_a_stop_that_ends_in_sigkill_is_a_killed_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(STUBBORN, server_stop_timeout=0.3, server_kill_timeout=0.3)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    status = supervisor.status()
+    assert status["last_run"]["outcome"] == "killed" and status["last_run"]["exit_code"] == -9
+    assert status["next_restart_at"] is None and status["crashes"] == 0
+
+
+async def test_a_clean_exit_nobody_asked_for_is_not_restarted(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("print('done')", server_restart_delay=0.1)
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    await asyncio.sleep(0.3 * TIME_SCALE)
+    status = supervisor.status()
+    assert status["state"] == "stopped" and status["run"] == 1 and status["next_restart_at"] is None
+    assert status["last_run"]["outcome"] == "stopped"
+
+
+async def test_a_crash_is_restarted_after_the_delay_with_a_new_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(
+        f"import sys; print({READY!r}, flush=True); sys.stdin.readline(); sys.exit(2)",
+        server_restart_delay=0.5, server_restart_window=3)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    await supervisor.send_command("/crash")
+    await wait_until(lambda: supervisor.status()["next_restart_at"] is not None)
+    assert supervisor.state is ServerState.CRASHED and supervisor.status()["crashes"] == 1
+    await wait_until(lambda: supervisor.status()["run"] == 2 and supervisor.state is ServerState.RUNNING)
+    assert supervisor.status()["next_restart_at"] is None
+    assert "server exited with code 2; restarting in 0.5 s, crash 1 of 5 in 3 s" in texts(supervisor)
+
+
+async def test_a_restart_by_hand_of_a_crashed_game_resets_the_count(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(f"print({READY!r}, flush=True); import sys; sys.exit(3)",
+                                 server_restart_delay=30)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.status()["crashes"] == 1)
+    await supervisor.restart()  # not alive: started at once
+    assert supervisor.status()["run"] == 2
+    await wait_until(lambda: supervisor.status()["last_run"]["run"] == 2)
+    assert supervisor.status()["crashes"] == 1  # the first was forgotten by the restart
+
+
+async def test_a_failed_automatic_restart_counts_as_a_crash_and_tries_again(
+    make_supervisor: Make, tmp_path: Path
+) -> None:
+    game = tmp_path / "game"
+    game.write_text(f"#!{sys.executable}\nimport sys\nsys.exit(4)\n")
+    game.chmod(0o755)
+    supervisor = make_supervisor("", server_command=str(game), server_restart_delay=0.2,
+                                 server_restart_limit=3, server_ready_pattern="")
+    await supervisor.start()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    game.unlink()  # the binary goes away before the restart
+    await wait_until(lambda: supervisor.status()["gave_up"])
+    system = texts(supervisor, "system")
+    assert any(t.startswith("server failed to start: ") and "crash 2 of 3" in t for t in system)
+    assert system[-1].endswith("crashed 3 times in 10 min: not restarting; start it by hand")
+
+
+async def test_autostart_failure_is_logged_not_raised(make_supervisor: Make) -> None:
+    supervisor = make_supervisor("", server_command="/nonexistent/game-server")
+    await supervisor.autostart()  # once crashed vsmanager with a KeyError in logging
+    assert supervisor.state is ServerState.CRASHED
+
+
+async def test_a_late_ready_line_is_warned_about_once_and_the_server_stays_starting(
+    make_supervisor: Make,
+) -> None:
+    supervisor = make_supervisor("import sys; sys.stdin.readline()", server_ready_timeout=0.2)
+    await supervisor.start()
+    await wait_until(lambda: any("warning: no line matching" in t for t in texts(supervisor)))
+    assert supervisor.state is ServerState.STARTING
+
+
+async def test_autostart_waits_for_a_held_lock_then_starts(make_supervisor: Make) -> None:
+    from vsmanager.instance_lock import InstanceLock
+
+    supervisor = make_supervisor(POLITE)
+    assert supervisor.settings.server_workdir is not None
+    held = InstanceLock(supervisor.settings.server_workdir)
+    held.acquire()  # as a killed vsmanager's last resort would, while its game saves
+    try:
+        await supervisor.autostart()
+        assert supervisor.state is ServerState.STOPPED
+        await wait_until(lambda: any("waiting up to" in t for t in texts(supervisor, "system")))
+        assert any("is locked by vsmanager pid" in t for t in texts(supervisor, "system"))
+    finally:
+        held.release()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING, timeout=5)
+
+
+async def test_a_restart_whose_start_fails_says_so_to_whoever_waits(
+    make_supervisor: Make, tmp_path: Path
+) -> None:
+    game = tmp_path / "game"
+    game.write_text(f"#!{sys.executable}\n{POLITE}")
+    game.chmod(0o755)
+    supervisor = make_supervisor("", server_command=str(game))
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    game.unlink()
+    started = await supervisor.restart()
+    with pytest.raises(LifecycleError) as failed:
+        await asyncio.wait_for(started, 10 * TIME_SCALE)
+    assert failed.value.code == "start_failed" and "does not exist" in failed.value.message
+
+
+async def test_the_last_resort_goes_with_its_run(make_supervisor: Make) -> None:
+    supervisor = make_supervisor(POLITE)
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ServerState.RUNNING)
+    (last_resort,) = supervisor._last_resorts
+    assert _alive(last_resort.pid)
+    await supervisor.stop()
+    assert await supervisor.wait_exited(10 * TIME_SCALE)
+    await wait_until(lambda: not _alive(last_resort.pid), timeout=5)
+    await wait_until(lambda: not supervisor._last_resorts, timeout=5)

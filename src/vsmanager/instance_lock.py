@@ -1,15 +1,30 @@
-"""One vsmanager per game directory: an exclusive flock on a file in the game's working
-directory, held for vsmanager's life and, through the supervisor of last resort, for as long
-as a game it started may still run."""
+"""One vsmanager per world: an exclusive flock on a file in the world's folder (the game's
+``--dataPath``, else its working directory), held for vsmanager's life and, through the
+supervisor of last resort, for as long as a game it started may still run."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from vsmanager.systemd_unit import data_path
+
 LOCK_NAME = ".vsmanager.lock"
+
+
+def lock_directory(server_argv: Sequence[str], workdir: Path | None) -> Path:
+    """Where the lock goes: the world's folder if the command names one that exists (two
+    vsmanagers in different folders can share a world), else the game's working directory."""
+    base = workdir or Path.cwd()
+    world = data_path(server_argv)
+    if world is not None:
+        world = world if world.is_absolute() else base / world
+        if world.is_dir():
+            return world
+    return base
 
 
 class InstanceLocked(Exception):

@@ -12,7 +12,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, NoReturn
 
 import structlog
@@ -21,9 +20,10 @@ from vsmanager import procfs
 from vsmanager.capture import STDERR_FD, STDOUT_FD, GameProtocol, PipeCapture
 from vsmanager.console import Stream
 from vsmanager.feed import ConsoleFeed
-from vsmanager.instance_lock import InstanceLock, InstanceLocked
+from vsmanager.instance_lock import InstanceLock, InstanceLocked, lock_directory
 from vsmanager.last_resort import LastResort
 from vsmanager.launch import executable_problem, launch_argv
+from vsmanager.leftovers import Leftovers
 from vsmanager.profile import GameFacts, build_profile
 from vsmanager.restart_policy import Decision, Exit, RestartPolicy, RestartRules, describe_seconds
 from vsmanager.runs import RunLog
@@ -39,8 +39,6 @@ PIPE_DRAIN_TIMEOUT_S = 5.0
 # How long autostart waits for the instance lock: a game left by a killed vsmanager is
 # being ended by its supervisor of last resort (SIGTERM, the kill timeout, SIGKILL).
 LOCK_WAIT_MARGIN_S = 5.0
-# How long the shutdown gives leftover processes after SIGTERM before SIGKILL.
-LEFTOVER_TERM_S = 1.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -79,7 +77,7 @@ class Supervisor:
             settings.server_restart_window,
         ))
         self.runs = RunLog()
-        self.lock = InstanceLock(settings.server_workdir or Path.cwd())
+        self.lock = InstanceLock(lock_directory(settings.server_argv, settings.server_workdir))
         self._proc: asyncio.subprocess.Process | None = None
         self._started_monotonic: float | None = None
         self._started_at: str | None = None
@@ -95,7 +93,7 @@ class Supervisor:
         self._ready_timer: asyncio.TimerHandle | None = None
         self._pending_restart: asyncio.TimerHandle | None = None
         self._next_restart_at: str | None = None
-        self._leftovers: list[int] = []
+        self.leftovers = Leftovers()
         self._last_resorts: set[LastResort] = set()
         # What the console says about the game (players, version): see profile.py.
         self.game = GameFacts(build_profile(settings.game_profile, settings.game_patterns))
@@ -107,12 +105,6 @@ class Supervisor:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc and self.state in ALIVE else None
-
-    @property
-    def leftover_pids(self) -> list[int]:
-        """Processes that outlived the game holding its pipes, while they live."""
-        self._leftovers = [pid for pid in self._leftovers if procfs.is_alive(pid)]
-        return list(self._leftovers)
 
     def status(self) -> dict[str, Any]:
         alive = self.state in ALIVE and self._started_monotonic is not None
@@ -132,7 +124,7 @@ class Supervisor:
             "next_restart_at": self._next_restart_at,
             "crashes": self.policy.crashes(time.monotonic()),
             "gave_up": self.policy.gave_up,
-            "leftover_pids": self.leftover_pids,
+            "leftover_pids": self.leftovers.pids,
             "game": self.game.as_status(),
         }
 
@@ -161,7 +153,8 @@ class Supervisor:
         async with self._lifecycle:
             if self._pending_restart is not None and self.state not in ALIVE:
                 self._by_hand()
-                self.feed.publish("system", "automatic restart cancelled")
+                who = f" by {by}" if by is not None else ""
+                self.feed.publish("system", f"automatic restart cancelled{who}", by=by)
                 self._publish_status()
                 return
             self._begin_stop(by)
@@ -172,6 +165,8 @@ class Supervisor:
         (and its start failure raised); otherwise the start follows the exit in the
         background, and the returned future says how it went."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Most callers do not wait for the start: its failure is a console line already.
+        done.add_done_callback(lambda future: future.cancelled() or future.exception())
         async with self._lifecycle:
             if self.state is ServerState.STOPPING:
                 raise LifecycleError("stopping", "the server is stopping; start it once stopped")
@@ -223,7 +218,7 @@ class Supervisor:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._end_leftovers()
+        await self.leftovers.end()
         for last_resort in list(self._last_resorts):
             last_resort.release()
             if await last_resort.wait(1.0):
@@ -508,10 +503,9 @@ class Supervisor:
         ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures.values()]
         _, pending = await asyncio.wait(ends, timeout=PIPE_GRACE_S)
         if pending:
-            holders = procfs.pipe_holders(pipes, exclude=(os.getpid(),))
+            holders = self.leftovers.find(pipes)
             if holders:
-                self._leftovers.extend(p for p in holders if p not in self._leftovers)
-                names = ", ".join(f"{pid} ({procfs.command_name(pid)})" for pid in holders)
+                names = Leftovers.describe(holders)
                 self.feed.publish(
                     "system",
                     f"warning: process {names} outside the server's group still holds its "
@@ -548,21 +542,6 @@ class Supervisor:
             last_resort.release()
             if await last_resort.wait(self.settings.server_kill_timeout + 2):
                 self._last_resorts.discard(last_resort)
-
-    async def _end_leftovers(self) -> None:
-        leftovers = self.leftover_pids
-        if not leftovers:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in leftovers:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-            deadline = time.monotonic() + LEFTOVER_TERM_S
-            while time.monotonic() < deadline:
-                leftovers = self.leftover_pids
-                if not leftovers:
-                    return
-                await asyncio.sleep(0.02)
 
     def _signal_group(self, proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
         # The child is its session's leader, so its pid is its process group id.
