@@ -152,13 +152,13 @@ class Soak:
         sock.setblocking(False)
         staller = Staller(loop.time(), sock.getsockname()[1])
         self.stallers.append(staller)
-        log_before = self.log_path.read_text(errors="replace").count("too_slow")
+        verdict = f"console_client_too_slow client=127.0.0.1:{staller.port} "
         ws = await connect(self.url(history_lines=0), sock=sock, additional_headers=HEADERS,
                            max_size=None, max_queue=1, open_timeout=30, ping_interval=None)
         try:
             while time.monotonic() < self.until + 30:
                 log = self.log_path.read_text(errors="replace")
-                if staller.judged_after_s is None and log.count("too_slow") > log_before:
+                if staller.judged_after_s is None and verdict in log:
                     staller.judged_after_s = loop.time() - staller.started
                 if server_side_queue(self.port, staller.port) in (None, 0):
                     if staller.judged_after_s is not None:
