@@ -51,8 +51,8 @@ class ConsoleFeed:
             self._batch_key = key
         return self._batch
 
-    def publish(self, stream: Stream, text: str) -> ConsoleLine:
-        line = self.buffer.append(stream, text)
+    def publish(self, stream: Stream, text: str, by: str | None = None) -> ConsoleLine:
+        line = self.buffer.append(stream, text, by=by)
         if self._waiters:
             self._wake()
         return line

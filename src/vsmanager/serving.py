@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -15,7 +16,10 @@ from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
 from vsmanager.app import create_app
+from vsmanager.dumpable import make_non_dumpable
 from vsmanager.feed import ConsoleFeed
+from vsmanager.guards import trusted_proxies
+from vsmanager.httpprotocol import protocol_class
 from vsmanager.logs import configure_logging
 from vsmanager.settings import Settings
 from vsmanager.supervisor import Supervisor
@@ -78,9 +82,12 @@ class ConsoleServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> int:
+def serve(settings: Settings, host: str, port: int, log_level: str | None = None) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a clean run, 1 if it never started (port taken)."""
-    log_config = configure_logging(log_level, settings.secret_values())
+    log_config = configure_logging(log_level or settings.log_level, settings.secret_values(),
+                                   settings.log_format)
+    if not make_non_dumpable():
+        log.warning("non_dumpable_unavailable", platform=sys.platform)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -94,6 +101,9 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
         ws_ping_timeout=settings.ws_ping_interval,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        # Transport bounds (docs/security.md); client addresses are resolved by the app.
+        http=protocol_class(settings, trusted_proxies(settings)),
+        proxy_headers=False,
     )
     # Bound here, before the lifespan starts the game: a port in use (another vsmanager,
     # perhaps with its game running) is refused before any game is started.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,7 +16,8 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.clients import client_address
+from vsmanager.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
@@ -119,6 +120,7 @@ class ConsoleSession:
         settings: Settings,
         options: StreamOptions,
         client: str,
+        on_command: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.ws = websocket
         self.feed = feed
@@ -126,6 +128,8 @@ class ConsoleSession:
         self.settings = settings
         self.options = options
         self.client = client
+        # What a valid command goes to: by default the game; the route adds who sent it.
+        self._on_command = on_command or supervisor.send_command
         self.lines_sent = 0
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time the pending send began
@@ -322,7 +326,8 @@ class ConsoleSession:
     async def _handle_frame(self, text: str) -> None:
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser's stack (a 64 KB frame).
             await self._send_error("invalid_json", "frame is not valid JSON")
             return
         if not isinstance(frame, dict):
@@ -336,10 +341,10 @@ class ConsoleSession:
             return
         try:
             command = validate_command(frame.get("command"), self.settings.command_max_chars)
-            await self.supervisor.send_command(command)
+            await self._on_command(command)
         except InvalidCommand as exc:
             await self._send_error("invalid_command", str(exc))
-        except LifecycleError as exc:
+        except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
         else:
             log.info("console_command", role="admin", client=self.client, via="websocket",
@@ -384,8 +389,7 @@ class SendWatchdog:
 
 
 def describe_client(websocket: WebSocket) -> str:
-    client = websocket.client
-    return f"{client.host}:{client.port}" if client else "unknown"
+    return client_address(websocket)  # the one answer, trusted proxies applied
 
 
 async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:
