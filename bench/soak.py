@@ -217,7 +217,10 @@ async def soak(minutes: float, buffer_lines: int) -> dict[str, Any]:
     seconds = minutes * 60
     clients = STEADY_CLIENTS + RESUMING_CLIENTS
     settings = {"console_buffer_lines": str(buffer_lines),
-                "console_buffer_bytes": str(max(16, buffer_lines // 1000) * 2**20)}
+                "console_buffer_bytes": str(max(16, buffer_lines // 1000) * 2**20),
+                # Every client comes from 127.0.0.1: lift the per-address caps.
+                "ws_max_connections_per_client": "1000",
+                "http_max_connections_per_client": "1000"}
     with tempfile.TemporaryDirectory(prefix="vsmanager-soak-") as workdir, run_target(
         "vsmanager", Path(workdir), rate=RATE, max_seconds=seconds + 120, settings=settings,
     ) as target, ProcessPoolExecutor(clients // CLIENTS_PER_WORKER) as pool:
@@ -251,7 +254,8 @@ def report(result: dict[str, Any]) -> str:
     out = [f"Soak of {result['minutes']:g} min: {RATE} lines/s, {STEADY_CLIENTS} steady JSON "
            f"clients, {RESUMING_CLIENTS} resuming every {RESUME_EVERY_S:g} s, a stalled client "
            f"every {STALL_EVERY_S:g} s; "
-           + ", ".join(f"VS_{k.upper()}={v}" for k, v in result["settings"].items()) + ".", "",
+           + ", ".join(f"VS_{k.upper()}={v}" for k, v in result["settings"].items()
+                       if k.startswith("console")) + ".", "",
            "| when | RSS (MiB) | fds | TCP connections | machine's load average |",
            "|---|--:|--:|--:|--:|"]
     out += [f"| {s['at']} | {s['rss_mib']} | {s['fds']} | {s['connections']} | {s['load']:.1f} |"
