@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -152,13 +153,14 @@ class Soak:
         sock.setblocking(False)
         staller = Staller(loop.time(), sock.getsockname()[1])
         self.stallers.append(staller)
-        verdict = f"console_client_too_slow client=127.0.0.1:{staller.port} "
+        # The verdict on this client: a log line (JSON or key=value) naming its address.
+        verdict = re.compile(rf"console_client_too_slow.*127\.0\.0\.1:{staller.port}\b")
         ws = await connect(self.url(history_lines=0), sock=sock, additional_headers=HEADERS,
                            max_size=None, max_queue=1, open_timeout=30, ping_interval=None)
         try:
             while time.monotonic() < self.until + 30:
                 log = self.log_path.read_text(errors="replace")
-                if staller.judged_after_s is None and verdict in log:
+                if staller.judged_after_s is None and verdict.search(log):
                     staller.judged_after_s = loop.time() - staller.started
                 if server_side_queue(self.port, staller.port) in (None, 0):
                     if staller.judged_after_s is not None:
