@@ -27,12 +27,18 @@ def open_page(
     url: str,
     viewport: dict[str, int] = DESKTOP,
     color_scheme: Literal["dark", "light"] = "dark",
+    bypass_csp: bool = True,
 ) -> Iterator[Page]:
-    """A fresh browser context (its own storage, like a new browser profile) on ``url``."""
+    """A fresh browser context (its own storage, like a new browser profile) on ``url``.
+
+    Playwright polls ``wait_for_function`` predicates with eval in the page, which the
+    page's Content-Security-Policy forbids: tests bypass it, except test_csp, which tests it.
+    """
     context = browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
         color_scheme=color_scheme,
         accept_downloads=True,
+        bypass_csp=bypass_csp,
     )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
