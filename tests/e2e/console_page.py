@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -27,18 +28,12 @@ def open_page(
     url: str,
     viewport: dict[str, int] = DESKTOP,
     color_scheme: Literal["dark", "light"] = "dark",
-    bypass_csp: bool = True,
 ) -> Iterator[Page]:
-    """A fresh browser context (its own storage, like a new browser profile) on ``url``.
-
-    Playwright polls ``wait_for_function`` predicates with eval in the page, which the
-    page's Content-Security-Policy forbids: tests bypass it, except test_csp, which tests it.
-    """
+    """A fresh browser context (its own storage, like a new browser profile) on ``url``."""
     context = browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
         color_scheme=color_scheme,
         accept_downloads=True,
-        bypass_csp=bypass_csp,
     )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
@@ -59,14 +54,14 @@ def sign_in(page: Page, key: str = ADMIN_KEY, remember: bool = False) -> None:
     page.click("#signin-submit")
 
 
-def sign_in_admin(page: Page) -> None:
+def sign_in_admin(page: Page, key: str = ADMIN_KEY) -> None:
     """Sign in as admin and wait until the console socket is up."""
-    sign_in(page)
+    sign_in(page, key)
     wait_connected(page)
 
 
 def wait_connected(page: Page) -> None:
-    page.wait_for_function("window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
+    page.wait_for_function("() => window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
 
 
 def hook(page: Page, name: str, *args: Any) -> Any:
@@ -75,7 +70,7 @@ def hook(page: Page, name: str, *args: Any) -> Any:
 
 def wait_idle(page: Page) -> None:
     """Wait until every line the page accepted has been parsed by the terminal."""
-    page.wait_for_function("window.__vsmTest.idle()")
+    page.wait_for_function("() => window.__vsmTest.idle()")
 
 
 def buffer_text(page: Page) -> list[str]:
@@ -87,6 +82,19 @@ def wait_for_text(page: Page, needle: str) -> None:
     page.wait_for_function(
         "(needle) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => r.includes(needle))",
         arg=needle,
+    )
+
+
+def echo_pattern(command: str) -> str:
+    """A regex for the echo of ``command``: ``[CMD] /help``, or ``[CMD alice] /help`` when the
+    server names the key that sent it."""
+    return r"^\[CMD( [^\]]+)?\] " + re.escape(command) + "$"
+
+
+def wait_for_echo(page: Page, command: str) -> None:
+    page.wait_for_function(
+        "(p) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => new RegExp(p).test(r))",
+        arg=echo_pattern(command),
     )
 
 
