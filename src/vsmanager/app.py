@@ -18,8 +18,11 @@ from vsmanager.console import ConsoleBuffer
 from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
 from vsmanager.gatekeeper import Gatekeeper
+from vsmanager.guards import WebMount, install_guards
 from vsmanager.keywatch import KeysFileWatcher
-from vsmanager.routes import auth, console, health, server
+from vsmanager.metrics import MetricsSampler
+from vsmanager.prometheus import build_registry
+from vsmanager.routes import auth, console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import Supervisor
@@ -46,6 +49,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.feed = feed
         app.state.supervisor = supervisor
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
+        app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
+        app.state.registry = build_registry(supervisor, feed, sampler)
+        sampler.start()
         if settings.server_autostart:
             await supervisor.autostart()
         app.state.ready = True
@@ -58,12 +64,15 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.ready = False
                 await supervisor.shutdown()
                 await watchdog.stop()
+                await sampler.stop()
 
     app = FastAPI(
         title="vsmanager",
         version=__version__,
         summary="Supervise a Vintage Story dedicated server and stream its console.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_guards
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keyring = keyring = KeyRing(settings)
@@ -72,12 +81,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(KeepServerSend)
+    install_guards(app, settings, API_PREFIX)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)
     api.include_router(console.router)
     api.include_router(auth.router)
+    api.include_router(metrics.router)
     app.include_router(api)
+    app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
     _mount_web_console(app)
     return app
@@ -85,7 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _mount_web_console(app: FastAPI) -> None:
     if (STATIC_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        app.router.routes.append(
+            WebMount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web", api_prefix=API_PREFIX)
+        )
         return
 
     @app.get("/", include_in_schema=False)

@@ -82,8 +82,9 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"address to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port to listen on (default {DEFAULT_PORT})")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"], help="default info")
+    parser.add_argument("--log-level", default=None,
+                        choices=["debug", "info", "warning", "error"],
+                        help="default VS_LOG_LEVEL, else info")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -94,7 +95,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     setup_commands.warn_unknown_variables()
-    command = [sys.executable, "-m", "vsmanager", "simulate"]
+    # Players already online and someone coming or going every few seconds: a lively page.
+    command = [sys.executable, "-m", "vsmanager", "simulate", "--players", "2", "--event-interval", "4"]
     if args.events_per_second:
         command += ["--events-per-second", str(args.events_per_second)]
     configured = load_settings()

@@ -7,24 +7,29 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from vsmanager.config_file import CONFIG_VARIABLE, ConfigFile, ConfigFileError, closest_name, read_config_file
+from vsmanager.config_file import (
+    CONFIG_VARIABLE,
+    ConfigFile,
+    ConfigFileError,
+    ConfigFileSource,
+    closest_name,
+    lending,
+    read_config_file,
+)
 from vsmanager.keys import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
 from vsmanager.keys import weak_key_reason
+from vsmanager.profile import FACTS, Fact, PatternError, ProfileName, compile_pattern
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
+# Samples of the metrics series kept in memory at most (an hour at 5 s is 720).
+MAX_METRICS_SAMPLES = 100_000
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -80,6 +85,37 @@ class Settings(BaseSettings):
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
 
+    # Transport and HTTP hardening (guard, issue #9): see docs/security.md.
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024,
+        description="Request line plus headers larger than this get 431 and the connection closed.")
+    http_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=64 * 1024 * 1024,
+        description="Request bodies larger than this get 413 before they are read.")
+    http_header_timeout: float = Field(
+        5.0, gt=0, le=300,
+        description="Seconds a client has to send a request's headers; then 408 and closed.")
+    http_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open connections per client address (trusted proxies exempt); more get 503.")
+    ws_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open console WebSockets per client address (behind a trusted proxy: the "
+        "forwarded one); more are closed with 1013.")
+    trusted_proxies: str = Field(
+        "", description="Addresses or CIDR networks, comma-separated, whose X-Forwarded-For, "
+        "X-Real-IP and X-Forwarded-Proto are believed (127.0.0.1 for a proxy on this host).")
+    allowed_origins: str = Field(
+        "", description="Web origins besides vsmanager's own whose pages may connect, "
+        "comma-separated (https://console.example.com).")
+    # Logging (guard, issue #11).
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log lines as json or console text; auto: console on a terminal, "
+        "else json.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The least severe level logged; --log-level overrides it.")
+
+
     # Named keys, tickets, throttling and the audit log (keys; see docs/security.md).
     keys_file: Path | None = Field(None, description=(
         "The named keys file (JSON, hashes only; edit it with `vsmanager keys`), re-read when it "
@@ -101,6 +137,28 @@ class Settings(BaseSettings):
         "Commands one key may send at once, before the steady rate applies."))
     command_rate: float = Field(5.0, gt=0, le=1_000_000, description=(
         "Commands per second one key may send after the burst; beyond: 429 / rate_limited."))
+
+    # Game awareness and metrics (game, issue #11; see docs/operations.md).
+    game_profile: ProfileName = Field(
+        "vintagestory", description="What console lines mean for the status's game facts (version, "
+        "players, overloads); none reads nothing.")
+    game_pattern_version: str = Field("", description="Regex with a (?P<version>...) group (and "
+                                      "optionally channel) replacing the profile's version line.")
+    game_pattern_join: str = Field("", description="Regex with a (?P<name>...) group: a player joins.")
+    game_pattern_leave: str = Field("", description="Regex with a (?P<name>...) group: a player leaves.")
+    game_pattern_list_header: str = Field("", description="Regex of the line a player list answer "
+                                          "starts with.")
+    game_pattern_list_entry: str = Field("", description="Regex with a (?P<name>...) group: one player "
+                                         "of that list.")
+    game_pattern_players: str = Field("", description="Regex with (?P<online>...) and optionally "
+                                      "(?P<max>...) digits: the count of players online.")
+    game_pattern_overload: str = Field("", description="Regex, optionally with a (?P<ms>...) group: "
+                                       "an overloaded tick.")
+    metrics_interval: float = Field(5.0, ge=0.5, le=3600, description="Seconds between resource "
+                                    "samples (CPU, memory, threads of the game and vsmanager).")
+    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400, description="Seconds of resource "
+                                     "samples kept in memory for GET /server/metrics.")
+    metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
 
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", "keys_file", "audit_log",
                      mode="before")
@@ -174,6 +232,27 @@ class Settings(BaseSettings):
             raise ValueError(f"{str(workdir)!r} is not a directory")
         return workdir
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from vsmanager.clients import parse_networks  # pure; imports nothing of ours
+
+        parse_networks(value)
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        from vsmanager.origins import parse_origins  # pure; imports nothing of ours
+
+        parse_origins(value)
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _bounds_fit(self) -> Self:
         if self.console_max_line_bytes * 4 > self.console_buffer_bytes:
@@ -186,9 +265,26 @@ class Settings(BaseSettings):
                 "VS_SERVER_RESTART_MAX_DELAY must be at least VS_SERVER_RESTART_DELAY "
                 "(e.g. VS_SERVER_RESTART_DELAY=5 VS_SERVER_RESTART_MAX_DELAY=300)"
             )
+        if self.metrics_retention / self.metrics_interval > MAX_METRICS_SAMPLES:
+            raise ValueError(
+                f"VS_METRICS_RETENTION / VS_METRICS_INTERVAL must be at most {MAX_METRICS_SAMPLES} "
+                "samples, e.g. VS_METRICS_INTERVAL=5 with VS_METRICS_RETENTION=3600"
+            )
         keys = (self.api_key_admin, self.api_key_monitor)
         if keys[0] and keys[1] and keys[0].get_secret_value() == keys[1].get_secret_value():
             raise ValueError("VS_API_KEY_MONITOR must differ from VS_API_KEY_ADMIN")
+        return self
+
+    @model_validator(mode="after")
+    def _game_patterns_fit(self) -> Self:
+        problems = []
+        for fact, pattern in self.game_patterns.items():
+            try:
+                compile_pattern(fact, pattern)
+            except PatternError as exc:
+                problems.append(f"{ENV_PREFIX}GAME_PATTERN_{fact.upper()} {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -198,6 +294,11 @@ class Settings(BaseSettings):
     @property
     def ready_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.server_ready_pattern) if self.server_ready_pattern else None
+
+    @property
+    def game_patterns(self) -> dict[Fact, str]:
+        """The patterns set for the game profile (an unset one keeps the profile's own)."""
+        return {fact: value for fact in FACTS if (value := getattr(self, f"game_pattern_{fact}"))}
 
     def secret_values(self) -> list[str]:
         return [k.get_secret_value() for k in (self.api_key_admin, self.api_key_monitor) if k]
@@ -212,7 +313,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # First wins: overrides given in code, then VS_* variables, then the config file.
-        return init_settings, env_settings, _ConfigFileSource(settings_cls, _reading.get())
+        return init_settings, env_settings, ConfigFileSource(settings_cls)
 
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
@@ -233,10 +334,6 @@ class Settings(BaseSettings):
         return self
 
 
-# The file being loaded, for the settings source below: sources are built per class, not per
-# call, so the one call that reads a file lends it to them for its duration.
-_reading: ContextVar[ConfigFile | None] = ContextVar("vsmanager_config_file", default=None)
-
 # VS_* variables that are not settings of the server but are known all the same: the file
 # itself, the terminal client's, and the test suite's.
 OTHER_VARIABLES = frozenset({
@@ -246,30 +343,16 @@ OTHER_VARIABLES = frozenset({
 })
 
 
-class _ConfigFileSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], config: ConfigFile | None) -> None:
-        super().__init__(settings_cls)
-        self._values = dict(config.values) if config else {}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
-
-
 def load_settings(*, config: Path | str | None = None, **overrides: object) -> Settings:
     """Read the config file (``config``, else ``$VS_CONFIG``, else none), then the environment,
     then ``overrides``, each winning over the one before; raise :class:`SettingsError` naming
     the variable, or the key and file, of each bad value."""
     config_file = read_config(config)
-    token = _reading.set(config_file)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        with lending(config_file):
+            return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
-    finally:
-        _reading.reset(token)
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:

@@ -16,6 +16,7 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from vsmanager.clients import client_address
 from vsmanager.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
@@ -30,6 +31,9 @@ WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
+WS_1012_SERVICE_RESTART = 1012
+
+MAX_CONSOLE_ID_CHARS = 64
 
 # Pacing starts once a client's share of the frame budget is this long: shorter waits
 # save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients (up
@@ -76,6 +80,7 @@ class StreamOptions:
     format: Format
     history_lines: int
     after: int | None
+    console_id: str | None = None  # the numbering ``after`` comes from
 
 
 def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
@@ -84,7 +89,15 @@ def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions
         raise BadQuery("format must be text or json")
     history = _non_negative_int(query, "history_lines", settings.console_history_lines)
     after = _non_negative_int(query, "after", None)
-    return StreamOptions(fmt, history, after)  # type: ignore[arg-type]
+    console_id = query.get("console_id")
+    if console_id is not None and not (
+        0 < len(console_id) <= MAX_CONSOLE_ID_CHARS and console_id.isascii() and console_id.isalnum()
+    ):
+        raise BadQuery(
+            f"console_id must be the console_id of a status frame (1-{MAX_CONSOLE_ID_CHARS} "
+            "letters and digits)"
+        )
+    return StreamOptions(fmt, history, after, console_id)  # type: ignore[arg-type]
 
 
 def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -123,6 +136,7 @@ class ConsoleSession:
         self._json = options.format == "json"
         self._sender: asyncio.Task[None] | None = None
         self._too_slow = False
+        self._ended = False
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
         self._send = websocket.scope.get(SERVER_SEND) or websocket.send
@@ -144,9 +158,12 @@ class ConsoleSession:
                         log.error("console_session_failed", client=self.client, exc_info=exc)
             if self._too_slow:
                 await self._close_slow_client()
+            elif self._ended:
+                await self._close(WS_1012_SERVICE_RESTART, "vsmanager is shutting down")
         finally:
             watchdog.forget(self)
             self.feed.readers -= 1
+            self.feed.counters.client_closed(self.close_code)
             for task in (sender, receiver):
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
@@ -159,30 +176,46 @@ class ConsoleSession:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _start_cursor(self) -> tuple[int, str | None]:
+    def _start_cursor(self) -> tuple[int, tuple[str, str] | None]:
+        """Where the cursor starts, and the error frame to send first, if any."""
         buffer = self.feed.buffer
-        after = self.options.after
+        after, console_id = self.options.after, self.options.console_id
+        fresh = max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines)
+        if console_id is not None and console_id != self.feed.console_id:
+            # Its seqs number another vsmanager's lines: none of ours follows them.
+            return fresh, ("console_restarted", (
+                f"vsmanager has restarted since console {console_id}: this is console "
+                f"{self.feed.console_id}, numbered afresh; its lines follow as for a new client"
+            ))
         if after is None:
-            return max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines), None
+            return fresh, None
         if after > buffer.last_seq:
             # A seq from before vsmanager restarted: this console's numbering began again.
             notice = (
                 f"after={after} is newer than the newest line ({buffer.last_seq}); "
                 "vsmanager has restarted since, sending everything it holds"
             )
-            return buffer.first_seq - 1, notice
+            return buffer.first_seq - 1, ("after_out_of_range", notice)
         return after, None
 
     async def _send_loop(self) -> None:
         cursor, notice = self._start_cursor()
         seen_status = -1
         if notice:
-            await self._send_error("after_out_of_range", notice)
+            await self._send_error(*notice)
+        status_cursor = cursor  # where the cursor was when the last status went out
         while True:
             if self._json and seen_status != self.feed.status_version:
-                seen_status = self.feed.status_version
+                seen_status, status_cursor = self.feed.status_version, cursor
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
             if self.feed.buffer.last_seq <= cursor:
+                if self.feed.ended:
+                    # Everything there will ever be was sent; the final status closes it,
+                    # after the last lines (it may have gone out before them).
+                    if self._json and status_cursor != cursor:
+                        await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+                    self._ended = True
+                    return
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
                 await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
@@ -229,6 +262,7 @@ class ConsoleSession:
         return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
 
     async def _send_gap(self, gap: Gap) -> None:
+        self.feed.counters.gap_sent(gap.count)
         if self._json:
             frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
             await self._send_frame(json.dumps(frame))
@@ -247,7 +281,7 @@ class ConsoleSession:
     async def _send_frame(self, frame: str) -> None:
         # A send waits while the client's socket is full; the watchdog times it, which costs
         # far less than a timer per frame.
-        self.sending_since = self._loop.time()
+        since = self.sending_since = self._loop.time()
         try:
             await self._send({"type": "websocket.send", "text": frame})
         except OSError:
@@ -255,6 +289,7 @@ class ConsoleSession:
             raise WebSocketDisconnect(1006) from None
         finally:
             self.sending_since = None
+        self.feed.counters.frame_sent(self._loop.time() - since)
 
     async def _close_slow_client(self) -> None:
         self.close_code = WS_4008_TOO_SLOW
@@ -264,12 +299,16 @@ class ConsoleSession:
             send_timeout_s=self.settings.ws_send_timeout,
             lines_sent=self.lines_sent,
         )
-        reason = "too slow: reconnect with ?after=<last seq received>"
+        # The close frame waits behind everything already queued for this client; if it
+        # cannot drain, the server's protocol resets the connection (ws_protocol.py).
+        await self._close(WS_4008_TOO_SLOW,
+                          "too slow: reconnect with ?after=<last seq received>&console_id=<its id>")
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.close_code = code
         try:
-            # The close frame waits behind everything already queued for this client; if
-            # it still cannot drain, the connection is dropped when this handler returns.
             async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await self.ws.close(WS_4008_TOO_SLOW, reason)
+                await self.ws.close(code, reason)
         except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
             pass
 
@@ -290,7 +329,8 @@ class ConsoleSession:
     async def _handle_frame(self, text: str) -> None:
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser's stack (a 64 KB frame).
             await self._send_error("invalid_json", "frame is not valid JSON")
             return
         if not isinstance(frame, dict):
@@ -352,8 +392,7 @@ class SendWatchdog:
 
 
 def describe_client(websocket: WebSocket) -> str:
-    client = websocket.client
-    return f"{client.host}:{client.port}" if client else "unknown"
+    return client_address(websocket)  # the one answer, trusted proxies applied
 
 
 async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:

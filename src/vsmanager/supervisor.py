@@ -24,6 +24,7 @@ from vsmanager.feed import ConsoleFeed
 from vsmanager.instance_lock import InstanceLock, InstanceLocked
 from vsmanager.last_resort import LastResort
 from vsmanager.launch import executable_problem, launch_argv
+from vsmanager.profile import GameFacts, build_profile
 from vsmanager.restart_policy import Decision, Exit, RestartPolicy, RestartRules, describe_seconds
 from vsmanager.runs import RunLog
 from vsmanager.settings import Settings
@@ -96,6 +97,9 @@ class Supervisor:
         self._next_restart_at: str | None = None
         self._leftovers: list[int] = []
         self._last_resorts: set[LastResort] = set()
+        # What the console says about the game (players, version): see profile.py.
+        self.game = GameFacts(build_profile(settings.game_profile, settings.game_patterns))
+        self.crashes_total = 0  # for Prometheus
         self._publish_status()
 
     # -- what the API reads --------------------------------------------------------------
@@ -129,6 +133,7 @@ class Supervisor:
             "crashes": self.policy.crashes(time.monotonic()),
             "gave_up": self.policy.gave_up,
             "leftover_pids": self.leftover_pids,
+            "game": self.game.as_status(),
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -254,6 +259,7 @@ class Supervisor:
             raise LifecycleError(
                 "server_not_running", "the server has closed its console input"
             ) from None
+        self.feed.counters.command_sent(None)  # keys: pass the key's name once keys are named
         return echo.seq
 
     # -- internals ---------------------------------------------------------------------------
@@ -473,6 +479,8 @@ class Supervisor:
 
     def _capture_line(self, stream: Stream, text: str) -> None:
         self.feed.publish(stream, text)
+        if self.game.observe(stream, text):
+            self._publish_status()
         ready = self._ready
         if ready is not None and not self._ready_seen and ready.search(text):
             self._ready_seen = True
@@ -531,6 +539,8 @@ class Supervisor:
         self.runs.end(line.seq, _now_iso(), code, decision.outcome)
         log.info("server_exited", pid=proc.pid, exit_code=code, requested=requested,
                  outcome=decision.outcome, restart_in=decision.restart_in)
+        self.game.run_ended()
+        self.crashes_total += decision.outcome == "crashed"
         self._follow(decision)
         self._set_state(ServerState.CRASHED if decision.outcome == "crashed" else ServerState.STOPPED)
         self._exited.set()
@@ -577,7 +587,7 @@ class Supervisor:
         self._state_changed = asyncio.Event()
 
     def _publish_status(self) -> None:
-        self.feed.publish_status(self.status())
+        self.feed.publish_status(self.status)  # computed when sent: the uptime is current
 
     def _spawn_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"supervisor-{name}")

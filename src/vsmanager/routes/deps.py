@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.requests import HTTPConnection
 
+from vsmanager import clients
 from vsmanager.errors import ApiError
 from vsmanager.feed import ConsoleFeed
 from vsmanager.gatekeeper import AuthRefused, Gatekeeper
@@ -44,14 +45,13 @@ def get_gatekeeper(conn: HTTPConnection) -> Gatekeeper:
 
 
 def client_host(conn: HTTPConnection) -> str:
-    """The client's address without the port: what the failure throttle counts by."""
-    client = conn.client
-    return client.host if client else "unknown"
+    """The client's address without the port (trusted proxies applied): what the failure
+    throttle counts by."""
+    return clients.client_host(conn)
 
 
 def client_address(conn: HTTPConnection) -> str:
-    client = conn.client
-    return f"{client_host(conn)}:{client.port}" if client else "unknown"
+    return clients.client_address(conn)  # the one answer, trusted proxies applied
 
 
 def presented_key(conn: HTTPConnection) -> str | None:
@@ -68,8 +68,14 @@ def presented_key(conn: HTTPConnection) -> str | None:
 
 def authenticate(conn: HTTPConnection, *, key: str | None = None, ticket: str | None = None) -> Identity:
     """The identity behind ``key`` or ``ticket``; raises :class:`AuthRefused`."""
-    return get_gatekeeper(conn).authenticate(client_host(conn), client_address(conn),
-                                             key=key, ticket=ticket)
+    try:
+        return get_gatekeeper(conn).authenticate(client_host(conn), client_address(conn),
+                                                 key=key, ticket=ticket)
+    except AuthRefused:
+        feed: ConsoleFeed | None = getattr(conn.app.state, "feed", None)
+        if feed is not None:  # counted for /metrics, by transport
+            feed.counters.auth_failed(conn.scope["type"])
+        raise
 
 
 def api_error(exc: AuthRefused) -> ApiError:

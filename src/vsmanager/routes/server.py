@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, audit, client_address
+from vsmanager.routes.metrics import GameStatus
 from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.api")
@@ -43,6 +44,7 @@ class ServerStatus(BaseModel):
     gave_up: bool = Field(description="Crashed VS_SERVER_RESTART_LIMIT times: not restarting.")
     leftover_pids: list[int] = Field(
         description="Processes still holding the game's console after it exited.")
+    game: GameStatus
 
 
 @router.get("/status", response_model=ServerStatus)
