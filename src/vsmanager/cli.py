@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the API and supervise the configured game server",
         description="Run the API and supervise the game server set by VS_SERVER_COMMAND. "
-        "Needs VS_API_KEY_ADMIN (16+ characters) and VS_SERVER_COMMAND, from the environment or "
-        "the config file.",
+        "Needs VS_API_KEY_ADMIN (16+ characters) or VS_KEYS_FILE, and VS_SERVER_COMMAND, "
+        "from the environment or the config file.",
     )
     _add_listen_arguments(serve)
     setup_commands.add_config_argument(serve)

@@ -25,9 +25,10 @@ WIDTH = 96
 
 # One sentence per setting, as in the README's table.
 MEANINGS: dict[str, str] = {
-    "api_key_admin": "Key of the Admin role (everything), at least 16 characters. serve needs it "
-    "(or api_key_admin_file).",
-    "api_key_monitor": "Key of the Monitor role (status only), at least 16 characters.",
+    "api_key_admin": "Key of the Admin role (everything), named admin: printable ASCII without "
+    "whitespace, at least 16 characters, 8 different. serve needs it (or api_key_admin_file, or "
+    "keys_file).",
+    "api_key_monitor": "Key of the Monitor role (status only), named monitor; the same rules.",
     "api_key_admin_file": "A file holding the Admin key (whitespace around it is ignored), instead "
     "of api_key_admin; relative to this file's folder.",
     "api_key_monitor_file": "A file holding the Monitor key, instead of api_key_monitor.",

@@ -117,15 +117,26 @@ class Settings(BaseSettings):
 
 
     # Named keys, tickets, throttling and the audit log (keys; see docs/security.md).
-    keys_file: Path | None = None
-    audit_log: Path | None = None
-    ws_ticket_ttl: int = Field(30, ge=1, le=3600)
-    ws_tickets_per_key: int = Field(16, ge=1, le=10_000)
-    auth_failure_limit: int = Field(20, ge=1, le=1_000_000)
-    auth_failure_window: PositiveSeconds = 60.0
-    auth_cooldown: float = Field(60.0, ge=1, le=86_400)
-    command_burst: int = Field(20, ge=1, le=1_000_000)
-    command_rate: float = Field(5.0, gt=0, le=1_000_000)
+    keys_file: Path | None = Field(None, description=(
+        "The named keys file (JSON, hashes only; edit it with `vsmanager keys`), re-read when it "
+        "changes and on SIGHUP."))
+    audit_log: Path | None = Field(None, description=(
+        "Also write the audit trail (auth failures, commands, lifecycle actions, key changes) to "
+        "this JSON-lines file, mode 0600."))
+    ws_ticket_ttl: int = Field(30, ge=1, le=3600, description=(
+        "Seconds a WebSocket ticket stays valid; each is good for one connection."))
+    ws_tickets_per_key: int = Field(16, ge=1, le=10_000, description=(
+        "Tickets one key may have outstanding; one more retires its oldest."))
+    auth_failure_limit: int = Field(20, ge=1, le=1_000_000, description=(
+        "Failed authentications one address may make within the window before its cool-down."))
+    auth_failure_window: PositiveSeconds = Field(60.0, description=(
+        "Seconds over which failed authentications are counted."))
+    auth_cooldown: float = Field(60.0, ge=1, le=86_400, description=(
+        "Seconds an address over the limit is refused (429 / close 4029), whatever key it sends."))
+    command_burst: int = Field(20, ge=1, le=1_000_000, description=(
+        "Commands one key may send at once, before the steady rate applies."))
+    command_rate: float = Field(5.0, gt=0, le=1_000_000, description=(
+        "Commands per second one key may send after the burst; beyond: 429 / rate_limited."))
 
     # Game awareness and metrics (game, issue #11; see docs/operations.md).
     game_profile: ProfileName = Field(
