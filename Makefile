@@ -1,7 +1,7 @@
 # Shortcuts for the scripts in scripts/ (which need no make), plus lint and bench.
 BIN := .venv/bin
 
-.PHONY: install demo test test-all check bench clean
+.PHONY: install demo test test-all check bench dist clean
 
 install: ## install into .venv and build the web console
 	scripts/install
@@ -22,5 +22,8 @@ check: install ## lint and type-check
 bench: install ## the streaming benchmark (about 10 minutes); prints the tables in docs/benchmarks.md
 	$(BIN)/python bench/console_bench.py
 
+dist: install ## the sdist and the wheel, web page inside, into dist/
+	$(BIN)/python -m build
+
 clean:
-	rm -rf .venv src/vsmanager/static web/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf dist .venv src/vsmanager/static web/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -119,6 +119,7 @@ def run_vsmanager(
     autostart: bool = True,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 20.0,
+    unprivileged: bool = False,
     **settings: object,
 ) -> Iterator[VsManager]:
     """Start ``vsmanager serve`` with VS_* settings (keyword names without the prefix)."""
@@ -143,8 +144,9 @@ def run_vsmanager(
         env[f"VS_{name.upper()}"] = str(value)
     log_file = tempfile.NamedTemporaryFile(prefix="vsmanager-test-", suffix=".log", delete=False)
     log_path = Path(log_file.name)
+    prefix = without_privileges() if unprivileged else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "vsmanager", "serve", "--port", str(port), *extra_args],
+        [*prefix, sys.executable, "-m", "vsmanager", "serve", "--port", str(port), *extra_args],
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -162,6 +164,15 @@ def run_vsmanager(
             log_path.unlink()
         if workdir is not None:
             workdir.cleanup()
+
+
+def without_privileges() -> list[str]:
+    """A command prefix that drops every capability (tests run as root in CI, and root may
+    read any process's memory: the question is what a same-user, unprivileged game can do).
+    The uid stays, so the files stay readable; util-linux's setpriv is on every Debian."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
 
 
 def _wait_ready(vsm: VsManager, timeout: float) -> None:

@@ -337,3 +337,14 @@ def test_check_of_an_invalid_file_exits_2_naming_the_key(
 def _settings_lines(check_output: str) -> list[str]:
     """The settings of a `config check` output, without the header or the origins."""
     return [line.split("  # ")[0] for line in check_output.splitlines() if not line.startswith("# vsmanager")]
+
+
+def test_every_variable_the_project_reads_is_known() -> None:
+    """A VS_* name read anywhere in vsmanager, its benchmarks or its test harness is a setting or
+    a known variable: otherwise serve would warn that it is ignored."""
+    repo = Path(__file__).resolve().parents[1]
+    sources = [*(repo / "src" / "vsmanager").rglob("*.py"), *(repo / "bench").rglob("*.py"),
+               repo / "tests" / "harness.py", *(repo / "tests").rglob("conftest.py")]
+    quoted = re.compile(r"""["'](VS_[A-Z0-9_]*[A-Z0-9])["']""")
+    names = {name for path in sources for name in quoted.findall(path.read_text(encoding="utf-8"))}
+    assert names and unknown_variables(dict.fromkeys(names, "x")) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,7 +37,7 @@ def seqs(lines: list[ConsoleLine]) -> list[int]:
 
 
 def cost(text: str) -> int:
-    return len(text) + LINE_OVERHEAD_BYTES
+    return sys.getsizeof(text) + LINE_OVERHEAD_BYTES
 
 
 # -- seq, first_seq, last_seq -------------------------------------------------------------
@@ -113,12 +114,51 @@ def test_byte_bound_evicts_the_oldest_lines() -> None:
     assert buffer.bytes_used == 3 * cost("x" * 10)
 
 
-def test_byte_cost_is_text_length_plus_overhead() -> None:
+def test_byte_cost_is_the_texts_memory_plus_overhead() -> None:
     buffer = ConsoleBuffer(10, 10_000)
     buffer.append("stdout", "abc", TS)
     buffer.append("stdout", "日本", TS)
     assert buffer.bytes_used == cost("abc") + cost("日本")
-    assert ConsoleLine(1, TS, "stdout", "abc").cost == 3 + LINE_OVERHEAD_BYTES
+    assert ConsoleLine(1, TS, "stdout", "abc").cost == sys.getsizeof("abc") + LINE_OVERHEAD_BYTES
+
+
+@pytest.mark.parametrize(("char", "width"), [("a", 1), ("é", 1), ("ж", 2), ("日", 2), ("😀", 4)],
+                         ids=["ascii", "latin-1", "cyrillic", "cjk", "emoji"])
+def test_byte_cost_counts_how_wide_cpython_stores_the_text(char: str, width: int) -> None:
+    # One wide character makes the whole string wide: 1,000 "a" and one emoji take 4 KB.
+    text = "a" * 1000 + char
+    assert cost(text) - cost("a" * 1000) >= 1000 * (width - 1)
+    assert ConsoleLine(1, TS, "stdout", text).cost == cost(text)
+
+
+def test_encoding_a_lines_json_counts_it_against_the_bound() -> None:
+    buffer = ConsoleBuffer(1000, 10_000)
+    lines = [buffer.append("stdout", f"line {n}", TS) for n in range(3)]
+    before = buffer.bytes_used
+    body = buffer.encode(lines)
+    assert json.loads(f"[{body}]") == [line.as_dict() for line in lines]
+    assert buffer.bytes_used == before + sum(sys.getsizeof(line.json) for line in lines)
+    assert buffer.bytes_used == sum(line.cost for line in lines)
+    buffer.encode(lines)  # encoded once, counted once
+    assert buffer.bytes_used == sum(line.cost for line in lines)
+
+
+def test_encoding_evicts_the_oldest_lines_to_stay_within_the_bound() -> None:
+    buffer = ConsoleBuffer(1000, 4 * cost("x" * 100))
+    lines = [buffer.append("stdout", "x" * 100, TS) for _ in range(4)]
+    buffer.encode(lines[2:])
+    assert buffer.bytes_used <= buffer.max_bytes
+    assert buffer.first_seq > 1
+    assert buffer.bytes_used == sum(line.cost for line in buffer.tail(10))
+
+
+def test_evicted_lines_are_not_counted_when_encoded_later() -> None:
+    buffer = ConsoleBuffer(2, 100_000)
+    first = buffer.append("stdout", "a", TS)
+    buffer.append("stdout", "b", TS)
+    buffer.append("stdout", "c", TS)
+    buffer.encode([first])
+    assert buffer.bytes_used == 2 * cost("b")
 
 
 def test_a_long_line_evicts_as_many_short_ones_as_it_needs() -> None:
@@ -126,7 +166,7 @@ def test_a_long_line_evicts_as_many_short_ones_as_it_needs() -> None:
     for _ in range(4):
         buffer.append("stdout", "x", TS)
     # Costs as much as two short lines: two go, two stay.
-    long = buffer.append("stdout", "y" * (cost("x") * 2 - LINE_OVERHEAD_BYTES), TS)
+    long = buffer.append("stdout", "y" * (cost("x") * 2 - cost("")), TS)
     assert seqs(buffer.tail(10)) == [3, 4, long.seq]
     assert buffer.bytes_used <= buffer.max_bytes
 

@@ -82,7 +82,8 @@ async def test_refused_keys_get_their_close_code(chatty: VsManager, key: str | N
 @pytest.mark.parametrize(
     "query",
     [{"format": "xml"}, {"history_lines": "-1"}, {"history_lines": "many"}, {"after": "-3"},
-     {"after": "1.5"}, {"after": "9" * 30}, {"history_lines": "%20"}],
+     {"after": "1.5"}, {"after": "9" * 30}, {"history_lines": "%20"},
+     {"console_id": "a" * 65}, {"console_id": "ab-cd"}, {"console_id": ""}],
     ids=lambda q: "-".join(f"{k}={v}" for k, v in q.items())[:24],
 )
 async def test_bad_query_values_close_with_4400_and_a_reason(
@@ -141,9 +142,11 @@ async def test_empty_buffer_history_sends_no_lines_until_there_are_some() -> Non
                 await asyncio.wait_for(ws.recv(), 0.3 * TIME_SCALE)
             with vsm.client() as client:
                 client.post("/server/start")
-            lines = await lines_until(ws, 1)
+            lines = await lines_until(ws, 2)
         assert lines[0]["seq"] == 1 and lines[0]["stream"] == "system"
-        assert lines[0]["text"].startswith("server started (pid ")
+        # The first names who started it, the second the process.
+        assert lines[0]["text"] == "admin started the server"
+        assert lines[1]["text"].startswith("server started (pid ")
 
 
 async def test_live_lines_arrive_within_a_second(chatty: VsManager) -> None:
@@ -267,6 +270,74 @@ async def test_resume_from_a_future_seq_says_so_and_sends_all(chatty: VsManager)
     assert "error" in types
     error = next(f for f in frames if f["type"] == "error")
     assert error["code"] == "after_out_of_range"
+
+
+async def test_resume_from_another_consoles_numbering_is_told_so_and_gets_a_fresh_start(
+    chatty: VsManager,
+) -> None:
+    # The dangerous case: the old seq exists in this console's numbering too, so a bare
+    # after= would send the lines after it as if they were the ones missed.
+    last = int(chatty.history(lines=1)["last_seq"])  # type: ignore[call-overload]
+    async with open_ws(chatty, format="json", after=last - 100, history_lines=3,
+                       console_id="0123456789abcdef") as ws:
+        error = await next_json(ws)
+        status = await next_json(ws)
+        lines = await lines_until(ws, 3)
+    assert error["type"] == "error" and error["code"] == "console_restarted"
+    assert "restarted" in error["message"]
+    assert status["type"] == "status" and status["console_id"] != "0123456789abcdef"
+    # What a fresh client with history_lines=3 gets: the newest lines, none from after=.
+    assert lines[0]["seq"] > last - 100 + 50
+    async with open_ws(chatty, after=last - 100, console_id="0123456789abcdef") as ws:
+        notice = await asyncio.wait_for(ws.recv(), TIMEOUT)
+    assert isinstance(notice, str) and notice.startswith("[vsmanager] ")
+    assert "restarted" in notice
+
+
+async def test_resume_with_the_current_console_id_gets_exactly_the_missed_lines(
+    chatty: VsManager,
+) -> None:
+    async with open_ws(chatty, format="json", history_lines=1) as ws:
+        console_id = (await next_json(ws))["console_id"]
+        last = (await lines_until(ws, 1))[-1]["seq"]
+    async with open_ws(chatty, format="json", after=last, console_id=console_id) as ws:
+        first = await next_json(ws)
+        resumed = await lines_until(ws, 20)
+    assert first["type"] == "status"
+    seqs = [line["seq"] for line in resumed]
+    assert seqs == list(range(last + 1, last + 1 + len(seqs)))
+
+
+async def test_resume_across_a_real_vsmanager_restart_never_mixes_numberings() -> None:
+    with run_vsmanager(simulator_command("--events-per-second", "200")) as old:
+        old.wait_for_state("running")
+        async with open_ws(old, format="json", history_lines=1) as ws:
+            old_id = (await next_json(ws))["console_id"]
+            old_seq = (await lines_until(ws, 1))[-1]["seq"]
+    with run_vsmanager(simulator_command("--events-per-second", "200")) as new:
+        new.wait_for_state("running")
+        deadline = time.monotonic() + TIMEOUT
+        while new.history(lines=1)["last_seq"] < old_seq + 50:  # type: ignore[operator]
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        newest = int(new.history(lines=1)["last_seq"])  # type: ignore[call-overload]
+        async with open_ws(new, format="json", after=old_seq, console_id=old_id,
+                           history_lines=0) as ws:
+            assert (await next_json(ws))["code"] == "console_restarted"
+            lines = await lines_until(ws, 5)
+    assert lines[0]["seq"] > newest  # live lines only, as for a fresh client with no history
+
+
+async def test_status_frames_carry_the_uptime_as_of_sending() -> None:
+    with run_vsmanager() as vsm:
+        vsm.wait_for_state("running")
+        await asyncio.sleep(1.5 * TIME_SCALE)
+        async with open_ws(vsm, format="json", history_lines=0) as ws:
+            status = await next_json(ws)
+        rest = vsm.status()
+    assert status["type"] == "status"
+    assert status["uptime_s"] >= 1.5 * TIME_SCALE
+    assert abs(status["uptime_s"] - rest["uptime_s"]) < 1.0 * TIME_SCALE  # type: ignore[operator]
 
 
 # -- commands and bad frames over the socket --------------------------------------------------

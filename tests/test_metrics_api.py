@@ -175,7 +175,7 @@ def test_prometheus_counts_commands_auth_failures_and_clients() -> None:
             if after.get("vsmanager_websocket_clients_closed_total", {}).get((("code", "1000"),)):
                 break
             time.sleep(0.05)
-        assert value(after, "vsmanager_commands_total", key="unnamed") == 3
+        assert value(after, "vsmanager_commands_total", key="admin") == 3  # VS_API_KEY_ADMIN's name
         assert value(after, "vsmanager_auth_failures_total", transport="http") >= 1 + value(
             before, "vsmanager_auth_failures_total", transport="http")
         assert value(after, "vsmanager_auth_failures_total", transport="websocket") == 1

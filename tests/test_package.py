@@ -2,7 +2,7 @@
 fresh venv with only the wheel serves it to a real browser; a source tree without node stops.
 
 The build is real (`python -m build`: hatchling and npm from their registries, through the
-caches), so this module takes about a minute; it shares one build between its tests.
+caches), so this module takes one to three minutes; its tests share one build and one venv.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ CHROMIUM = os.environ.get("VS_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("VS_REQUIRE_BROWSER") == "1"
 BUILD_TIMEOUT_S = 600
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or not (REPO / ".git").exists(),
-    reason="needs git and a git checkout (the package is built from a clean clone of it)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("git") is None or not (REPO / ".git").exists(),
+        reason="needs git and a git checkout (the package is built from a clean clone of it)",
+    ),
+    # The first test of a fixture pays for the build or the venv (a minute each on a busy machine).
+    pytest.mark.timeout(int(900 * TIME_SCALE)),
+]
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,21 @@ def test_source_tree_without_node_stops_and_says_what_to_install(tmp_path: Path)
     output = done.stdout + done.stderr
     assert "building it needs node and npm" in output
     assert "apt-get install nodejs npm" in output
-    assert not list((tmp_path / "dist").glob("*.whl")) if (tmp_path / "dist").exists() else True
+    assert not list(tmp_path.glob("dist/*.whl"))
+
+
+def test_source_tree_without_node_packs_a_page_already_built(tmp_path: Path) -> None:
+    clone = clean_clone(tmp_path / "clone")
+    static = clone / "src" / "vsmanager" / "static"
+    (static / "assets").mkdir(parents=True)
+    (static / "index.html").write_text('<script src="assets/app-X.js"></script>')
+    (static / "assets" / "app-X.js").write_text("// built by scripts/install")
+    done = checked(run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"),
+                        str(clone)], env=without_node(tmp_path)))
+    assert "packaging the web console already built" in done.stdout + done.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert {"vsmanager/static/index.html", "vsmanager/static/assets/app-X.js"} <= set(archive.namelist())
 
 
 # -- the installed wheel, run -------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_unit_stops_the_game_through_vsmanager(config: Path, capsys: pytest.Capt
     service = service_section(unit)
     assert service["KillMode"] == "mixed"
     assert service["Restart"] == "on-failure"
-    assert int(service["TimeoutStopSec"]) == 90 + 15 + SHUTDOWN_MARGIN_S
+    assert int(service["TimeoutStopSec"]) == 90 + 2 * 15 + SHUTDOWN_MARGIN_S
     assert service["User"] == "gamer"
 
 
@@ -113,7 +113,7 @@ def test_paths_with_spaces_and_percent_are_quoted_for_systemd() -> None:
     service = service_section(unit)
     assert service["ExecStart"].startswith('"/opt/vs m/bin/vsmanager" serve --config /etc/100%%.toml')
     assert service["ReadWritePaths"] == '"/srv/my world"'
-    assert service["TimeoutStopSec"] == str(3 + SHUTDOWN_MARGIN_S)
+    assert service["TimeoutStopSec"] == str(4 + SHUTDOWN_MARGIN_S)
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze missing (Debian package systemd)")

@@ -12,13 +12,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vsmanager import __version__
+from vsmanager.audit import AuditLog
 from vsmanager.auth import KeyRing
 from vsmanager.console import ConsoleBuffer
 from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
+from vsmanager.gatekeeper import Gatekeeper
+from vsmanager.guards import WebMount, install_guards
+from vsmanager.keywatch import KeysFileWatcher
 from vsmanager.metrics import MetricsSampler
 from vsmanager.prometheus import build_registry
-from vsmanager.routes import console, health, metrics, server
+from vsmanager.routes import auth, console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import Supervisor
@@ -51,29 +55,38 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.server_autostart:
             await supervisor.autostart()
         app.state.ready = True
-        try:
-            yield
-        finally:
-            app.state.ready = False
-            await supervisor.shutdown()
-            await watchdog.stop()
-            await sampler.stop()
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.keys_file is not None:
+                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            try:
+                yield
+            finally:
+                app.state.ready = False
+                await supervisor.shutdown()
+                await watchdog.stop()
+                await sampler.stop()
 
     app = FastAPI(
         title="vsmanager",
         version=__version__,
         summary="Supervise a Vintage Story dedicated server and stream its console.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_guards
+        redoc_url=None,
     )
     app.state.settings = settings
-    app.state.keyring = KeyRing(settings)
+    app.state.keyring = keyring = KeyRing(settings)
+    audit = AuditLog(settings.audit_log, settings.secret_values())
+    app.state.gatekeeper = gatekeeper = Gatekeeper(settings, keyring, audit)
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(KeepServerSend)
+    install_guards(app, settings, API_PREFIX)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)
     api.include_router(console.router)
+    api.include_router(auth.router)
     api.include_router(metrics.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
@@ -84,7 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _mount_web_console(app: FastAPI) -> None:
     if (STATIC_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        app.router.routes.append(
+            WebMount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web", api_prefix=API_PREFIX)
+        )
         return
 
     @app.get("/", include_in_schema=False)

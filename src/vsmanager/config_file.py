@@ -12,11 +12,17 @@ This module knows nothing of :class:`~vsmanager.settings.Settings`: it is given 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 CONFIG_VARIABLE = "VS_CONFIG"
 
@@ -61,6 +67,36 @@ def read_config_file(path: Path, names: Collection[str], path_names: Collection[
     if problems:
         raise ConfigFileError("\n".join(problems))
     return config
+
+
+# Settings sources are made per class, not per load: the one load that reads a file lends it
+# to them for its duration.
+_lent: ContextVar[ConfigFile | None] = ContextVar("vsmanager_config_file", default=None)
+
+
+@contextlib.contextmanager
+def lending(config: ConfigFile | None) -> Iterator[None]:
+    """Make ``config`` the file every :class:`ConfigFileSource` reads, for this block."""
+    token = _lent.set(config)
+    try:
+        yield
+    finally:
+        _lent.reset(token)
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """The values of the file lent by :func:`lending` (none outside it), for pydantic-settings."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        config = _lent.get()
+        self._values = dict(config.values) if config else {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 def closest_name(name: str, names: Collection[str]) -> str | None:

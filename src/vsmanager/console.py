@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "command", "system")
 # The largest seq a client may name: past any real console, and exact in JavaScript numbers.
 MAX_SEQ = 2**53 - 1
 
-# What a line costs beyond its text, for the byte bound: the object, its timestamp string
-# and the slot. Measured with sys.getsizeof on CPython 3.11, rounded up.
+# What a line costs beyond its text, for the byte bound: the object, its timestamp string,
+# its seq and the slot (192 bytes measured with tracemalloc on CPython 3.11), rounded up.
 LINE_OVERHEAD_BYTES = 200
 
 # One encoder for every line: json.dumps with options builds a new encoder per call.
@@ -30,7 +31,10 @@ class ConsoleLine:
     ts: str
     stream: Stream
     text: str
+    by: str | None = None  # the name of the key that made it (commands, lifecycle lines)
     _json: str | None = field(default=None, repr=False, compare=False)
+    # The bytes its buffer counts for it (0 once evicted): see ConsoleBuffer.
+    charged: int = field(default=0, repr=False, compare=False)
 
     @property
     def json(self) -> str:
@@ -41,10 +45,17 @@ class ConsoleLine:
 
     @property
     def cost(self) -> int:
-        return len(self.text) + LINE_OVERHEAD_BYTES
+        """The memory the line holds: its text as CPython stores it (1, 2 or 4 bytes a
+        character, by the widest one), its JSON once encoded, and the rest of the line."""
+        encoded = sys.getsizeof(self._json) if self._json is not None else 0
+        return sys.getsizeof(self.text) + encoded + LINE_OVERHEAD_BYTES
 
     def as_dict(self) -> dict[str, object]:
-        return {"seq": self.seq, "ts": self.ts, "stream": self.stream, "text": self.text}
+        line: dict[str, object] = {"seq": self.seq, "ts": self.ts, "stream": self.stream,
+                                   "text": self.text}
+        if self.by is not None:
+            line["by"] = self.by
+        return line
 
     def as_text(self) -> str:
         """The line as the text format and the CLI show it: commands marked ``[CMD]``."""
@@ -89,7 +100,8 @@ class ConsoleBuffer:
     """The newest lines, bounded by count and by bytes; ``seq`` numbers every line ever added.
 
     Lines live in a fixed array used as a ring, so a read from any seq is an index
-    computation plus a slice: it costs what it returns.
+    computation plus a slice: it costs what it returns. The byte bound counts the memory the
+    lines hold (``ConsoleLine.cost``), their JSON included once :meth:`encode` made it.
     """
 
     def __init__(self, max_lines: int, max_bytes: int) -> None:
@@ -120,17 +132,35 @@ class ConsoleBuffer:
         """Seq of the oldest line still held (``last_seq + 1`` when empty)."""
         return self._next_seq - self._count
 
-    def append(self, stream: Stream, text: str, ts: str | None = None) -> ConsoleLine:
-        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text)
+    def append(
+        self, stream: Stream, text: str, ts: str | None = None, by: str | None = None
+    ) -> ConsoleLine:
+        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text, by)
         self._next_seq += 1
+        cost = line.charged = line.cost
         while self._count and (
-            self._count == self.max_lines or self._bytes + line.cost > self.max_bytes
+            self._count == self.max_lines or self._bytes + cost > self.max_bytes
         ):
             self._evict_oldest()
         self._slots[(self._head + self._count) % self.max_lines] = line
         self._count += 1
-        self._bytes += line.cost
+        self._bytes += cost
         return line
+
+    def encode(self, lines: list[ConsoleLine]) -> str:
+        """The lines' JSON objects joined by commas. Each line is encoded once, and its
+        JSON counts against the byte bound from then on (older lines make room for it)."""
+        added = 0
+        for line in lines:
+            if line._json is None and line.charged:
+                size = sys.getsizeof(line.json)
+                line.charged += size
+                added += size
+        if added:
+            self._bytes += added
+            while self._count > 1 and self._bytes > self.max_bytes:
+                self._evict_oldest()
+        return ",".join(line.json for line in lines)
 
     def read_after(self, seq: int, limit: int, max_text: int | None = None) -> Slice:
         """Up to ``limit`` lines with seq > ``seq``, oldest first, and the gap before them.
@@ -173,7 +203,8 @@ class ConsoleBuffer:
         self._slots[self._head] = None
         self._head = (self._head + 1) % self.max_lines
         self._count -= 1
-        self._bytes -= line.cost
+        self._bytes -= line.charged
+        line.charged = 0
 
 
 def _within(lines: list[ConsoleLine], max_text: int) -> list[ConsoleLine]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Slice, Stream
+from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Stream
 from vsmanager.counters import ConsoleCounters
 
 
@@ -22,8 +23,12 @@ class ConsoleFeed:
         # Names this numbering of the console: seqs start again with each vsmanager process,
         # so a client resuming with a seq must say which numbering it comes from.
         self.console_id = secrets.token_hex(8)
-        self.status: dict[str, Any] = {}
+        # Where the status comes from: called when a frame is built, so that what changes
+        # by itself (the uptime) is as of the moment it is sent.
+        self._status: Callable[[], dict[str, Any]] = dict
         self.status_version = 0
+        # Set once vsmanager is shutting down and the game has exited: nothing more comes.
+        self.ended = False
         self.readers = 0
         self.sessions_started = 0
         self.counters = ConsoleCounters()  # read by /metrics when scraped
@@ -42,26 +47,45 @@ class ConsoleFeed:
         tick: the first one reads and encodes, the others reuse its batch."""
         key = (cursor, self.buffer.last_seq, limit, max_text)
         if key != self._batch_key:
-            self._batch = _encode_batch(self.buffer.read_after(cursor, limit, max_text), cursor)
+            # Encoding may evict the oldest lines to make room for the JSON; a later hit
+            # may then still carry some of them, which is no less exact.
+            self._batch = _encode_batch(self.buffer, cursor, limit, max_text)
             self._batch_key = key
         return self._batch
 
-    def publish(self, stream: Stream, text: str) -> ConsoleLine:
-        line = self.buffer.append(stream, text)
+    def publish(self, stream: Stream, text: str, by: str | None = None) -> ConsoleLine:
+        line = self.buffer.append(stream, text, by=by)
         self.counters.line_read(stream, text)
         if self._waiters:
             self._wake()
         return line
 
-    def publish_status(self, status: dict[str, Any]) -> None:
-        self.status = status
+    @property
+    def status(self) -> dict[str, Any]:
+        """The status as of now."""
+        return self._status()
+
+    def publish_status(self, status: Callable[[], dict[str, Any]] | dict[str, Any]) -> None:
+        """The status changed: readers send it again. Pass the function that computes it
+        (a fixed dict is also taken, and sent as it is)."""
+        if isinstance(status, dict):
+            snapshot = status
+            self._status = lambda: snapshot
+        else:
+            self._status = status
         self.status_version += 1
         self._wake()
 
+    def end(self) -> None:
+        """vsmanager is shutting down and the game is down: readers send what they have not
+        sent yet, then close."""
+        self.ended = True
+        self._wake()
+
     async def wait(self, seq: int, status_version: int, timeout: float | None = None) -> None:
-        """Return once there is a line after ``seq`` or a status newer than the given one
-        (or the timeout passed)."""
-        if self.buffer.last_seq > seq or self.status_version != status_version:
+        """Return once there is a line after ``seq``, a status newer than the given one, or
+        the end (or the timeout passed)."""
+        if self.buffer.last_seq > seq or self.status_version != status_version or self.ended:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -91,10 +115,10 @@ class JsonBatch:
     end: int  # the cursor after this batch
 
 
-def _encode_batch(batch: Slice, cursor: int) -> JsonBatch:
+def _encode_batch(buffer: ConsoleBuffer, cursor: int, limit: int, max_text: int) -> JsonBatch:
+    batch = buffer.read_after(cursor, limit, max_text)
     if batch.lines:
-        body = ",".join(line.json for line in batch.lines)
-        frame = '{"type":"lines","lines":[' + body + "]}"
+        frame = '{"type":"lines","lines":[' + buffer.encode(batch.lines) + "]}"
         return JsonBatch(batch.gap, frame, len(batch.lines), batch.lines[-1].seq)
     return JsonBatch(batch.gap, "", 0, batch.gap.to_seq if batch.gap else cursor)
 

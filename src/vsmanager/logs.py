@@ -1,52 +1,197 @@
-"""Logging for vsmanager and uvicorn: one format, and no API key ever written out."""
+"""Logging for vsmanager and uvicorn: one line per event, a stable event name with key/value
+fields, as JSON (``VS_LOG_FORMAT=json``) or for people (``console``); by default console on a
+terminal and JSON otherwise.
+
+Two rules hold for the final line, whatever produced it (our events, uvicorn's access log,
+a traceback): no key is in it, and no field can start a line of its own. So redaction runs on
+the formatted line, percent-encoding included, and every value is escaped before that.
+"""
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import re
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 import structlog
 
-# uvicorn logs request paths with their query strings, and the WebSocket takes its key as
-# ?api_key=...: every record passes through this filter before any handler writes it.
-_KEY_IN_QUERY = re.compile(r"(api_key=)[^&\s\"']*", re.IGNORECASE)
+LogFormat = Literal["auto", "json", "console"]
+REDACTED = "[redacted]"
+
+# Query parameters whose value is a credential, by decoded name (so api%5Fkey counts).
+_SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "ticket", "token", "access_token"})
+# Values stop at a backslash too: in a JSON line, \" ends the string, not the value.
+_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&\s\"'#\\]+)=([^&\s\"'#\\]*)")
+_CREDENTIAL_HEADER = re.compile(
+    r"(x-api-key|authorization)([\"']?\s*[:=]\s*[\"']?)((?:bearer\s+)?)([^\s\"',}\\]+)", re.IGNORECASE
+)
+_PERCENT_TOKEN = re.compile(r"[^\s\"'&=?,;<>\\]*%[0-9A-Fa-f]{2}[^\s\"'&=?,;<>\\]*")
+_WORD = re.compile(r"[!-~]{16,}")  # candidates for a matcher: printable ASCII, key-long
+
+SecretMatcher = Callable[[str], bool]
 
 
-class RedactKeys(logging.Filter):
-    def __init__(self, secrets: list[str] | None = None) -> None:
-        super().__init__()
-        self.secrets = [s for s in (secrets or []) if s]
+class Redactor:
+    """Removes credentials from a finished log line. Known secrets are matched in every form
+    a formatter or a URL could give them; ``matcher`` recognises keys vsmanager only knows by
+    their hash (a keys file)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _KEY_IN_QUERY.sub(r"\1[redacted]", message)
+    def __init__(self, secrets: Iterable[str] = (), matcher: SecretMatcher | None = None) -> None:
+        self.secrets = [s for s in secrets if s]
+        self.matcher = matcher
+        forms = set()
         for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+            forms |= {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+        # Longest first, so a key containing another is removed whole.
+        self._forms = sorted(forms, key=len, reverse=True)
+
+    def _is_secret(self, text: str) -> bool:
+        if any(secret in text for secret in self.secrets):
+            return True
+        return self.matcher is not None and any(self.matcher(w) for w in _WORD.findall(text))
+
+    def __call__(self, line: str) -> str:
+        line = _QUERY_PARAM.sub(self._param, line)
+        line = _CREDENTIAL_HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{REDACTED}", line)
+        for form in self._forms:
+            line = line.replace(form, REDACTED)
+        if "%" in line:
+            line = _PERCENT_TOKEN.sub(
+                lambda m: REDACTED if self._is_secret(unquote_plus(m[0])) else m[0], line
+            )
+        matcher = self.matcher
+        if matcher is not None:
+            line = _WORD.sub(lambda m: REDACTED if matcher(m[0]) else m[0], line)
+        return line
+
+    def _param(self, match: re.Match[str]) -> str:
+        name = unquote_plus(match[1]).strip().lower()
+        if name in _SECRET_PARAMS and match[2]:
+            return f"{match[1]}={REDACTED}"
+        return match[0]
 
 
-def configure_logging(level: str = "info", secrets: list[str] | None = None) -> dict[str, Any]:
+def escape(text: str) -> str:
+    """Control characters, line and paragraph separators, non-ASCII spaces and invisible
+    format characters (bidi overrides) as escapes: what is left cannot break or fake a line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    special = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if c in special:
+        return special[c]
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def console_value(value: object) -> str:
+    text = escape(value if isinstance(value, str) else str(value))
+    if text == "" or any(c in text for c in ' ="\\'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        event, fields = _event_of(record)
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        return self.redact(self.render(record, event, fields))
+
+    def render(self, record: logging.LogRecord, event: str, fields: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class JsonFormatter(_Formatter):
+    """One JSON object per line; ``ensure_ascii`` escapes every separator a reader could trip on."""
+
+    def render(self, record: logging.LogRecord, event: str, fields: dict[str, Any]) -> str:
+        head = {"ts": _timestamp(record), "level": record.levelname.lower(), "logger": record.name,
+                "event": event}
+        return json.dumps({**head, **fields}, default=str, ensure_ascii=True)
+
+
+class ConsoleFormatter(_Formatter):
+    """``time level logger event key=value ...``: readable by people and by grep."""
+
+    def render(self, record: logging.LogRecord, event: str, fields: dict[str, Any]) -> str:
+        parts = [_timestamp(record), record.levelname.lower(), record.name, escape(event)]
+        parts += [f"{escape(k)}={console_value(v)}" for k, v in fields.items()]
+        return " ".join(parts)
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
+    """Our events carry their name as the message; uvicorn's get one here."""
+    fields = {k: v for k, v in record.__dict__.items()
+              if k not in _STANDARD_ATTRS and not k.startswith("_") and k not in _DROPPED}
+    if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+        client, method, path, version, status = record.args
+        return "http_request", {"client": client, "method": method, "path": path,
+                                "http_version": version, "status": status, **fields}
+    if record.name.startswith("uvicorn"):
+        return "uvicorn", {"message": record.getMessage(), **fields}
+    return record.getMessage(), fields
+
+
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_DROPPED = {"timestamp", "level", "color_message", "taskName"}
+
+
+def _keep_reserved_names(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # A field named like a LogRecord attribute ("message", "args", ...) would make the stdlib
+    # refuse the whole record (a KeyError at the call site): carry it under a suffix.
+    for name in [k for k in event if k in _STANDARD_ATTRS and k != "event"]:
+        event[f"{name}_"] = event.pop(name)
+    return event
+
+
+def resolve_format(fmt: LogFormat, stream: Any = None) -> Literal["json", "console"]:
+    if fmt != "auto":
+        return fmt
+    stream = stream if stream is not None else sys.stderr
+    return "console" if getattr(stream, "isatty", lambda: False)() else "json"
+
+
+def configure_logging(
+    level: str = "info",
+    secrets: list[str] | None = None,
+    fmt: LogFormat = "auto",
+    matcher: SecretMatcher | None = None,
+) -> dict[str, Any]:
     """Set up structlog and stdlib logging; return the log config uvicorn should use."""
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _keep_reserved_names,
             structlog.stdlib.render_to_log_kwargs,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )
-    redact = RedactKeys(secrets)
+    redact = Redactor(secrets or [], matcher)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_KeyValueFormatter())
-    handler.addFilter(redact)
+    formatter = JsonFormatter if resolve_format(fmt) == "json" else ConsoleFormatter
+    handler.setFormatter(formatter(redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
@@ -60,21 +205,9 @@ def configure_logging(level: str = "info", secrets: list[str] | None = None) -> 
     }
 
 
-class _KeyValueFormatter(logging.Formatter):
-    """``time level logger event key=value ...``: readable by people and by grep."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        extra = {
-            k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and not k.startswith("_")
-        }
-        parts = [self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), record.levelname.lower(),
-                 record.name, record.getMessage()]
-        parts += [f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
-                  for k, v in extra.items() if k not in ("timestamp", "level", "color_message")]
-        line = " ".join(parts)
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-
-_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+def set_secret_matcher(matcher: SecretMatcher | None) -> None:
+    """Let the key store recognise keys it only holds as hashes (on every handler we set up)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, _Formatter):
+            formatter.redact.matcher = matcher

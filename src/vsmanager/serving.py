@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import socket
+import sys
+import threading
+from collections.abc import Iterator
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.server import HANDLED_SIGNALS
 
 from vsmanager.app import create_app
+from vsmanager.dumpable import make_non_dumpable
+from vsmanager.feed import ConsoleFeed
+from vsmanager.guards import trusted_proxies
+from vsmanager.httpprotocol import protocol_class
 from vsmanager.logs import configure_logging
 from vsmanager.settings import Settings
 from vsmanager.supervisor import Supervisor
+from vsmanager.ws_protocol import ConsoleWebSocketProtocol
 
 log = structlog.get_logger("vsmanager.serving")
 
@@ -21,10 +33,17 @@ LISTEN_BACKLOG = 2048
 EXIT_CANNOT_LISTEN = 1
 
 
+# Seconds watchers get, once the game is down, to receive the end before their sockets are
+# closed anyway (a stalled one is closed by the send watchdog before that, at the default).
+END_DELIVERY_S = 5.0
+_END_POLL_S = 0.02
+
+
 class ConsoleServer(uvicorn.Server):
-    """uvicorn closes every connection first, then runs the lifespan's shutdown. Stopping the
-    game first instead lets every watcher see its last lines ("Stopped the server!") before
-    the socket closes with 1012."""
+    """uvicorn closes every connection first, then runs the lifespan's shutdown. Here the
+    game is stopped first, then every watcher is sent the rest of the console (the game's
+    last lines, the exit line, the final status) and closes with 1012 itself; uvicorn closes
+    what is left after that."""
 
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
@@ -36,24 +55,55 @@ class ConsoleServer(uvicorn.Server):
         if supervisor is not None and not self.force_exit:
             supervisor.feed.publish("system", "vsmanager is shutting down")
             await supervisor.shutdown()
+            await self._deliver_the_end(supervisor.feed)
         await super().shutdown(sockets)
 
+    async def _deliver_the_end(self, feed: ConsoleFeed) -> None:
+        feed.end()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + END_DELIVERY_S
+        # A few polls, once per vsmanager's life: cheaper than an event on the hot counter.
+        while feed.readers and loop.time() < deadline and not self.force_exit:  # noqa: ASYNC110
+            await asyncio.sleep(_END_POLL_S)
 
-def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> int:
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn's own version raises the caught signal again once it has shut down, so the
+        # process dies of it (status 143 for SIGTERM, 130 for SIGINT). vsmanager stopping
+        # cleanly when asked to is a success: it exits 0, as `systemctl stop` expects.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(settings: Settings, host: str, port: int, log_level: str | None = None) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a clean run, 1 if it never started (port taken)."""
-    log_config = configure_logging(log_level, settings.secret_values())
+    log_config = configure_logging(log_level or settings.log_level, settings.secret_values(),
+                                   settings.log_format)
+    if not make_non_dumpable():
+        log.warning("non_dumpable_unavailable", platform=sys.platform)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_config=log_config,
+        ws=ConsoleWebSocketProtocol,
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_interval,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        # Transport bounds (docs/security.md); client addresses are resolved by the app.
+        http=protocol_class(settings, trusted_proxies(settings)),
+        proxy_headers=False,
     )
     # Bound here, before the lifespan starts the game: a port in use (another vsmanager,
     # perhaps with its game running) is refused before any game is started.

@@ -7,24 +7,27 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from vsmanager.config_file import CONFIG_VARIABLE, ConfigFile, ConfigFileError, closest_name, read_config_file
+from vsmanager.config_file import (
+    CONFIG_VARIABLE,
+    ConfigFile,
+    ConfigFileError,
+    ConfigFileSource,
+    closest_name,
+    lending,
+    read_config_file,
+)
+from vsmanager.keys import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.keys import weak_key_reason
 from vsmanager.profile import FACTS, Fact, PatternError, ProfileName, compile_pattern
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
-MIN_KEY_LENGTH = 16
 # Samples of the metrics series kept in memory at most (an hour at 5 s is 720).
 MAX_METRICS_SAMPLES = 100_000
 
@@ -104,7 +107,50 @@ class Settings(BaseSettings):
                                      "samples kept in memory for GET /server/metrics.")
     metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
 
-    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
+    # Transport and HTTP hardening (guard, issue #9): see docs/security.md.
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024,
+        description="Request line plus headers larger than this get 431 and the connection closed.")
+    http_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=64 * 1024 * 1024,
+        description="Request bodies larger than this get 413 before they are read.")
+    http_header_timeout: float = Field(
+        5.0, gt=0, le=300,
+        description="Seconds a client has to send a request's headers; then 408 and closed.")
+    http_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open connections per client address (trusted proxies exempt); more get 503.")
+    ws_max_connections_per_client: int = Field(
+        32, ge=1, le=100_000,
+        description="Open console WebSockets per client address (behind a trusted proxy: the "
+        "forwarded one); more are closed with 1013.")
+    trusted_proxies: str = Field(
+        "", description="Addresses or CIDR networks, comma-separated, whose X-Forwarded-For, "
+        "X-Real-IP and X-Forwarded-Proto are believed (127.0.0.1 for a proxy on this host).")
+    allowed_origins: str = Field(
+        "", description="Web origins besides vsmanager's own whose pages may connect, "
+        "comma-separated (https://console.example.com).")
+    # Logging (guard, issue #11).
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log lines as json or console text; auto: console on a terminal, "
+        "else json.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The least severe level logged; --log-level overrides it.")
+
+
+    # Named keys, tickets, throttling and the audit log (keys; see docs/security.md).
+    keys_file: Path | None = None
+    audit_log: Path | None = None
+    ws_ticket_ttl: int = Field(30, ge=1, le=3600)
+    ws_tickets_per_key: int = Field(16, ge=1, le=10_000)
+    auth_failure_limit: int = Field(20, ge=1, le=1_000_000)
+    auth_failure_window: PositiveSeconds = 60.0
+    auth_cooldown: float = Field(60.0, ge=1, le=86_400)
+    command_burst: int = Field(20, ge=1, le=1_000_000)
+    command_rate: float = Field(5.0, gt=0, le=1_000_000)
+
+    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", "keys_file", "audit_log",
+                     mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         # VS_API_KEY_MONITOR= in an env file means "no monitor key", not "a short key".
@@ -142,9 +188,10 @@ class Settings(BaseSettings):
     @field_validator("api_key_admin", "api_key_monitor")
     @classmethod
     def _key_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
-        if key is not None and len(key.get_secret_value()) < MIN_KEY_LENGTH:
+        reason = None if key is None else weak_key_reason(key.get_secret_value())
+        if reason is not None:
             raise ValueError(
-                f"must be at least {MIN_KEY_LENGTH} characters "
+                f"{reason} "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         return key
@@ -173,6 +220,27 @@ class Settings(BaseSettings):
         if workdir is not None and not workdir.is_dir():
             raise ValueError(f"{str(workdir)!r} is not a directory")
         return workdir
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from vsmanager.clients import parse_networks  # pure; imports nothing of ours
+
+        parse_networks(value)
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        from vsmanager.origins import parse_origins  # pure; imports nothing of ours
+
+        parse_origins(value)
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _bounds_fit(self) -> Self:
@@ -234,14 +302,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # First wins: overrides given in code, then VS_* variables, then the config file.
-        return init_settings, env_settings, _ConfigFileSource(settings_cls, _reading.get())
+        return init_settings, env_settings, ConfigFileSource(settings_cls)
 
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
         missing = []
-        if self.api_key_admin is None:
+        if self.api_key_admin is None and self.keys_file is None:
             missing.append(
-                "VS_API_KEY_ADMIN is required (at least 16 characters), e.g. "
+                "VS_API_KEY_ADMIN is required (at least 16 characters) unless VS_KEYS_FILE names "
+                "a keys file (vsmanager keys add NAME --role admin), e.g. "
                 "VS_API_KEY_ADMIN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         if not self.server_argv:
@@ -254,10 +323,6 @@ class Settings(BaseSettings):
         return self
 
 
-# The file being loaded, for the settings source below: sources are built per class, not per
-# call, so the one call that reads a file lends it to them for its duration.
-_reading: ContextVar[ConfigFile | None] = ContextVar("vsmanager_config_file", default=None)
-
 # VS_* variables that are not settings of the server but are known all the same: the file
 # itself, the terminal client's, and the test suite's.
 OTHER_VARIABLES = frozenset({
@@ -267,30 +332,16 @@ OTHER_VARIABLES = frozenset({
 })
 
 
-class _ConfigFileSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], config: ConfigFile | None) -> None:
-        super().__init__(settings_cls)
-        self._values = dict(config.values) if config else {}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
-
-
 def load_settings(*, config: Path | str | None = None, **overrides: object) -> Settings:
     """Read the config file (``config``, else ``$VS_CONFIG``, else none), then the environment,
     then ``overrides``, each winning over the one before; raise :class:`SettingsError` naming
     the variable, or the key and file, of each bad value."""
     config_file = read_config(config)
-    token = _reading.set(config_file)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        with lending(config_file):
+            return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
-    finally:
-        _reading.reset(token)
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:

@@ -146,6 +146,9 @@ def run_systemd_unit(args: argparse.Namespace) -> int:
         print("vsmanager: warning: the unit runs vsmanager and the game as root: pass --user NAME",
               file=sys.stderr)
     workdir = settings.server_workdir.absolute() if settings.server_workdir else None
+    if workdir is None:
+        print("vsmanager: warning: server_workdir is not set: the service's working directory is / "
+              "and read-only; set it to the game's folder", file=sys.stderr)
     writable = [path for path in (workdir, systemd_unit.data_path(settings.server_argv)) if path]
     audit_log = getattr(settings, "audit_log", None)  # the keys' audit log, where there is one
     if isinstance(audit_log, Path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,7 +16,8 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.clients import client_address
+from vsmanager.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
@@ -30,6 +31,9 @@ WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
+WS_1012_SERVICE_RESTART = 1012
+
+MAX_CONSOLE_ID_CHARS = 64
 
 # Pacing starts once a client's share of the frame budget is this long: shorter waits
 # save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients (up
@@ -76,6 +80,7 @@ class StreamOptions:
     format: Format
     history_lines: int
     after: int | None
+    console_id: str | None = None  # the numbering ``after`` comes from
 
 
 def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
@@ -84,7 +89,15 @@ def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions
         raise BadQuery("format must be text or json")
     history = _non_negative_int(query, "history_lines", settings.console_history_lines)
     after = _non_negative_int(query, "after", None)
-    return StreamOptions(fmt, history, after)  # type: ignore[arg-type]
+    console_id = query.get("console_id")
+    if console_id is not None and not (
+        0 < len(console_id) <= MAX_CONSOLE_ID_CHARS and console_id.isascii() and console_id.isalnum()
+    ):
+        raise BadQuery(
+            f"console_id must be the console_id of a status frame (1-{MAX_CONSOLE_ID_CHARS} "
+            "letters and digits)"
+        )
+    return StreamOptions(fmt, history, after, console_id)  # type: ignore[arg-type]
 
 
 def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -107,6 +120,7 @@ class ConsoleSession:
         settings: Settings,
         options: StreamOptions,
         client: str,
+        on_command: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.ws = websocket
         self.feed = feed
@@ -114,12 +128,15 @@ class ConsoleSession:
         self.settings = settings
         self.options = options
         self.client = client
+        # What a valid command goes to: by default the game; the route adds who sent it.
+        self._on_command = on_command or supervisor.send_command
         self.lines_sent = 0
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time the pending send began
         self._json = options.format == "json"
         self._sender: asyncio.Task[None] | None = None
         self._too_slow = False
+        self._ended = False
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
         self._send = websocket.scope.get(SERVER_SEND) or websocket.send
@@ -141,6 +158,8 @@ class ConsoleSession:
                         log.error("console_session_failed", client=self.client, exc_info=exc)
             if self._too_slow:
                 await self._close_slow_client()
+            elif self._ended:
+                await self._close(WS_1012_SERVICE_RESTART, "vsmanager is shutting down")
         finally:
             watchdog.forget(self)
             self.feed.readers -= 1
@@ -157,30 +176,46 @@ class ConsoleSession:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _start_cursor(self) -> tuple[int, str | None]:
+    def _start_cursor(self) -> tuple[int, tuple[str, str] | None]:
+        """Where the cursor starts, and the error frame to send first, if any."""
         buffer = self.feed.buffer
-        after = self.options.after
+        after, console_id = self.options.after, self.options.console_id
+        fresh = max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines)
+        if console_id is not None and console_id != self.feed.console_id:
+            # Its seqs number another vsmanager's lines: none of ours follows them.
+            return fresh, ("console_restarted", (
+                f"vsmanager has restarted since console {console_id}: this is console "
+                f"{self.feed.console_id}, numbered afresh; its lines follow as for a new client"
+            ))
         if after is None:
-            return max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines), None
+            return fresh, None
         if after > buffer.last_seq:
             # A seq from before vsmanager restarted: this console's numbering began again.
             notice = (
                 f"after={after} is newer than the newest line ({buffer.last_seq}); "
                 "vsmanager has restarted since, sending everything it holds"
             )
-            return buffer.first_seq - 1, notice
+            return buffer.first_seq - 1, ("after_out_of_range", notice)
         return after, None
 
     async def _send_loop(self) -> None:
         cursor, notice = self._start_cursor()
         seen_status = -1
         if notice:
-            await self._send_error("after_out_of_range", notice)
+            await self._send_error(*notice)
+        status_cursor = cursor  # where the cursor was when the last status went out
         while True:
             if self._json and seen_status != self.feed.status_version:
-                seen_status = self.feed.status_version
+                seen_status, status_cursor = self.feed.status_version, cursor
                 await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
             if self.feed.buffer.last_seq <= cursor:
+                if self.feed.ended:
+                    # Everything there will ever be was sent; the final status closes it,
+                    # after the last lines (it may have gone out before them).
+                    if self._json and status_cursor != cursor:
+                        await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+                    self._ended = True
+                    return
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
                 await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
@@ -264,12 +299,16 @@ class ConsoleSession:
             send_timeout_s=self.settings.ws_send_timeout,
             lines_sent=self.lines_sent,
         )
-        reason = "too slow: reconnect with ?after=<last seq received>"
+        # The close frame waits behind everything already queued for this client; if it
+        # cannot drain, the server's protocol resets the connection (ws_protocol.py).
+        await self._close(WS_4008_TOO_SLOW,
+                          "too slow: reconnect with ?after=<last seq received>&console_id=<its id>")
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.close_code = code
         try:
-            # The close frame waits behind everything already queued for this client; if
-            # it still cannot drain, the connection is dropped when this handler returns.
             async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await self.ws.close(WS_4008_TOO_SLOW, reason)
+                await self.ws.close(code, reason)
         except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
             pass
 
@@ -290,7 +329,8 @@ class ConsoleSession:
     async def _handle_frame(self, text: str) -> None:
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser's stack (a 64 KB frame).
             await self._send_error("invalid_json", "frame is not valid JSON")
             return
         if not isinstance(frame, dict):
@@ -304,10 +344,10 @@ class ConsoleSession:
             return
         try:
             command = validate_command(frame.get("command"), self.settings.command_max_chars)
-            await self.supervisor.send_command(command)
+            await self._on_command(command)
         except InvalidCommand as exc:
             await self._send_error("invalid_command", str(exc))
-        except LifecycleError as exc:
+        except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
         else:
             log.info("console_command", role="admin", client=self.client, via="websocket",
@@ -352,8 +392,7 @@ class SendWatchdog:
 
 
 def describe_client(websocket: WebSocket) -> str:
-    client = websocket.client
-    return f"{client.host}:{client.port}" if client else "unknown"
+    return client_address(websocket)  # the one answer, trusted proxies applied
 
 
 async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:

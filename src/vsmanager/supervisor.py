@@ -139,9 +139,10 @@ class Supervisor:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, by: str | None = None) -> None:
+        """``by``: the name of the key that asked, named in the console."""
         async with self._lifecycle:
             self._by_hand()
-            await self._start()
+            await self._start(by=by)
 
     async def autostart(self) -> None:
         """Start at vsmanager's start; if the instance lock is held (a killed vsmanager's game
@@ -163,7 +164,7 @@ class Supervisor:
                 self.feed.publish("system", "automatic restart cancelled")
                 self._publish_status()
                 return
-            self._begin_stop()
+            self._begin_stop(by)
             self._by_hand()
 
     async def restart(self, by: str | None = None) -> asyncio.Future[None]:
@@ -174,6 +175,8 @@ class Supervisor:
         async with self._lifecycle:
             if self.state is ServerState.STOPPING:
                 raise LifecycleError("stopping", "the server is stopping; start it once stopped")
+            if by is not None:
+                self.feed.publish("system", f"{by} restarted the server", by=by)
             if self.state not in ALIVE:
                 self._by_hand()
                 await self._start()
@@ -227,7 +230,7 @@ class Supervisor:
                 self._last_resorts.discard(last_resort)
         self.lock.release()
 
-    async def send_command(self, command: str) -> int:
+    async def send_command(self, command: str, by: str | None = None) -> int:
         """Echo the command into the console and write it to the game's stdin in one write."""
         proc = self._proc
         if self.state not in (ServerState.STARTING, ServerState.RUNNING) or proc is None:
@@ -242,7 +245,7 @@ class Supervisor:
                 "the server is not reading its console input; the previous command is still "
                 "waiting to be delivered",
             )
-        echo = self.feed.publish("command", command)
+        echo = self.feed.publish("command", command, by=by)
         try:
             stdin.write(command.encode() + b"\n")
             await asyncio.wait_for(stdin.drain(), self.settings.command_write_timeout)
@@ -256,7 +259,7 @@ class Supervisor:
             raise LifecycleError(
                 "server_not_running", "the server has closed its console input"
             ) from None
-        self.feed.counters.command_sent(None)  # keys: pass the key's name once keys are named
+        self.feed.counters.command_sent(by)  # for Prometheus: commands per key name
         return echo.seq
 
     # -- internals ---------------------------------------------------------------------------
@@ -266,12 +269,14 @@ class Supervisor:
         self._cancel_pending_restart()
         self.policy.reset()
 
-    async def _start(self, automatic: bool = False) -> None:
+    async def _start(self, automatic: bool = False, by: str | None = None) -> None:
         if self.state in ALIVE:
             raise LifecycleError(
                 "stopping" if self.state is ServerState.STOPPING else "already_running",
                 f"the server is already {self.state.value}",
             )
+        if by is not None:
+            self.feed.publish("system", f"{by} started the server", by=by)
         settings = self.settings
         argv = settings.server_argv
         self._take_lock()
@@ -377,11 +382,13 @@ class Supervisor:
         self._last_resorts.add(last_resort)
         return last_resort
 
-    def _begin_stop(self) -> None:
+    def _begin_stop(self, by: str | None = None) -> None:
         if self.state not in (ServerState.STARTING, ServerState.RUNNING):
             code = "stopping" if self.state is ServerState.STOPPING else "not_running"
             raise LifecycleError(code, f"the server is {self.state.value}")
         assert self._proc is not None
+        if by is not None:
+            self.feed.publish("system", f"{by} stopped the server", by=by)
         self._stop_requested = True
         self._set_state(ServerState.STOPPING)
         self.feed.publish("system", "stop requested")
@@ -580,7 +587,7 @@ class Supervisor:
         self._state_changed = asyncio.Event()
 
     def _publish_status(self) -> None:
-        self.feed.publish_status(self.status())
+        self.feed.publish_status(self.status)  # computed when sent: the uptime is current
 
     def _spawn_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"supervisor-{name}")

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from vsmanager import __version__
 
-# Time vsmanager needs beyond the game's stop and kill timeouts: uvicorn's graceful shutdown
-# of the sockets (5 s), reaping, and slack for a loaded machine.
+# vsmanager's shutdown waits for the game at most the stop timeout plus twice the kill timeout
+# (SIGTERM, then SIGKILL) plus 5 s; beyond that it needs uvicorn's graceful close of the sockets
+# (5 s), the leftovers' end, and slack for a loaded machine.
 SHUTDOWN_MARGIN_S = 30
 RESTART_SEC = 5
 # Each WebSocket client holds a descriptor; systemd's default soft limit is 1024.
@@ -34,8 +35,8 @@ class UnitFacts:
 
 
 def stop_timeout(stop_timeout_s: float, kill_timeout_s: float) -> int:
-    """TimeoutStopSec: the game's stop and kill timeouts plus vsmanager's own shutdown."""
-    return math.ceil(stop_timeout_s + kill_timeout_s) + SHUTDOWN_MARGIN_S
+    """TimeoutStopSec: longer than vsmanager's own bounded shutdown, so systemd never cuts it."""
+    return math.ceil(stop_timeout_s + 2 * kill_timeout_s) + SHUTDOWN_MARGIN_S
 
 
 def data_path(server_argv: Sequence[str]) -> Path | None:
@@ -73,8 +74,8 @@ def render(facts: UnitFacts) -> str:
         "# stop command (the world is saved), then SIGTERM, then SIGKILL; systemd kills what is",
         "# left of the unit only once TimeoutStopSec has passed.",
         "KillMode=mixed",
-        f"# {facts.stop_timeout_s:g} s stop timeout + {facts.kill_timeout_s:g} s kill timeout "
-        f"+ {SHUTDOWN_MARGIN_S} s for vsmanager's own shutdown",
+        f"# {facts.stop_timeout_s:g} s stop timeout + 2 x {facts.kill_timeout_s:g} s kill timeout "
+        f"(SIGTERM, then SIGKILL) + {SHUTDOWN_MARGIN_S} s for vsmanager's own shutdown",
         f"TimeoutStopSec={stop_timeout(facts.stop_timeout_s, facts.kill_timeout_s)}",
         "Restart=on-failure",
         f"RestartSec={RESTART_SEC}",

@@ -17,9 +17,9 @@ from console_page import (
     wait_for_text,
 )
 from playwright.sync_api import Browser, Page, expect
-from proxy import TcpProxy
 
 from harness import TIME_SCALE, VsManager, run_vsmanager, simulator_command
+from proxy import TcpProxy
 
 pytestmark = pytest.mark.e2e
 

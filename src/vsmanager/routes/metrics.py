@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from vsmanager.auth import KeyRing
-from vsmanager.errors import ApiError
+from vsmanager.gatekeeper import AuthRefused
 from vsmanager.metrics import MetricsSampler
 from vsmanager.prometheus import CONTENT_TYPE, render
-from vsmanager.routes.deps import AnyRole
+from vsmanager.routes.deps import AnyRole, api_error, authenticate, presented_key
 from vsmanager.settings import Settings
 
 router = APIRouter(prefix="/server", tags=["server"])
@@ -86,15 +85,9 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 def _require_any_key(request: Request) -> None:
-    """Scrapers send a key as X-API-Key or as ``Authorization: Bearer <key>``."""
-    key = request.headers.get("x-api-key")
-    if not key:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        key = token.strip() if scheme.lower() == "bearer" else None
-    keyring: KeyRing = request.app.state.keyring
-    if keyring.role_for(key) is None:
-        request.app.state.feed.counters.auth_failed("http")
-        message = "missing API key" if not key else "invalid API key"
-        raise ApiError(401, "unauthorized",
-                       f"{message}: send it as X-API-Key or Authorization: Bearer, "
-                       "or set VS_METRICS_PUBLIC=true")
+    """Scrapers send a key as X-API-Key or as ``Authorization: Bearer <key>``; any role may
+    scrape. The same door as every route: wrong keys count towards the failure throttle."""
+    try:
+        authenticate(request, key=presented_key(request))
+    except AuthRefused as exc:
+        raise api_error(exc) from None

@@ -1,0 +1,161 @@
+"""uvicorn's WebSocket protocol, with closes that cannot linger.
+
+uvicorn closes a connection with ``transport.close()``, which asyncio defines as "send what
+is buffered, then close". A client that has stopped reading never lets that happen, so the
+socket stays open for good with megabytes queued; and once the buffer reaches the kernel,
+closing the descriptor leaves an orphan socket that the kernel keeps probing for minutes.
+Here every close gets :data:`CLOSE_LINGER_S` to drain (to the client, not only to the
+kernel); after that the connection is aborted with a TCP reset, which frees its buffers at
+once. See docs/streaming.md ("No lingering socket").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
+from typing import Any, cast
+
+from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+# How long a closing connection may take to deliver what is queued for it (the close
+# frame included) before it is reset.
+CLOSE_LINGER_S = 2.0
+# How long the client has to answer our close frame once it has been delivered; uvicorn's
+# own default (10 s) would keep a stalled client's socket that much longer.
+CLOSE_HANDSHAKE_S = 1.0
+_POLL_S = 0.1
+# The kernel's send buffer for a console socket (Linux doubles it). Left to itself it grows
+# to 4 MiB: megabytes of kernel memory per stalled client, and at 1,000 lines/s some 20 s
+# before its sends block and the send timeout even begins. 256 KiB keeps a distant admin's
+# link busy (2.5 MB/s at 100 ms round trip, 25 times a busy console's rate).
+SEND_BUFFER_BYTES = 256 * 1024
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+
+
+class BoundedCloseTransport(asyncio.Transport):
+    """A connection's transport whose ``close()`` is bounded: it closes once everything
+    queued has been acknowledged by the client, or resets the connection after ``linger``
+    seconds."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
+                 linger: float) -> None:
+        super().__init__()
+        self._transport = transport
+        self._loop = loop
+        self._linger = linger
+        self._closing = False
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self.was_reset = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._closing:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._deadline = self._loop.time() + self._linger
+        self._close_when_drained()
+
+    def abort(self) -> None:
+        """Drop the connection now, with a reset: the kernel frees its buffers at once."""
+        self._closing = True
+        self._cancel_timer()
+        self.was_reset = True
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        self._transport.abort()
+
+    def connection_lost(self) -> None:
+        """The connection is gone (the protocol saw it): nothing is left to watch."""
+        self._cancel_timer()
+
+    def is_closing(self) -> bool:
+        return self._closing or self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def _close_when_drained(self) -> None:
+        self._timer = None
+        if self._transport.is_closing():
+            return
+        if self._transport.get_write_buffer_size() == 0 and self._unacknowledged() == 0:
+            self._transport.close()
+        elif self._loop.time() >= self._deadline:
+            self.abort()
+        else:
+            self._timer = self._loop.call_later(_POLL_S, self._close_when_drained)
+
+    def _unacknowledged(self) -> int:
+        # Bytes in the kernel's send queue the client has not acknowledged: what closing the
+        # descriptor would leave behind in an orphan socket.
+        sock = self._transport.get_extra_info("socket")
+        if sock is None:
+            return 0
+        try:
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return 0
+        return int(struct.unpack("i", queued)[0])
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets protocol (``ws=`` in ``uvicorn.Config``), with bounded closes:
+    a close frame is queued at once rather than after the buffer drains, the client has
+    :data:`CLOSE_HANDSHAKE_S` to answer it, and every close is a :class:`BoundedCloseTransport`
+    close."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.close_timeout = CLOSE_HANDSHAKE_S
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports have a Transport's methods without subclassing it.
+        stream = cast(asyncio.Transport, transport)
+        sock = stream.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+        super().connection_made(BoundedCloseTransport(stream, self.loop, CLOSE_LINGER_S))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        transport = self.transport
+        super().connection_lost(exc)
+        if isinstance(transport, BoundedCloseTransport):
+            transport.connection_lost()
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "websocket.close" and self.handshake_complete:
+            # uvicorn waits for the buffer to drain before any frame, the close included; a
+            # stalled client never drains it. A close frame is a few bytes: queue it behind
+            # what is already there, for a client that wakes in time to read it. Nothing is
+            # sent after a close, so the flag cannot let a data frame through.
+            self.writable.set()
+        await super().send(message)
