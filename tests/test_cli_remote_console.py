@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from harness import (
@@ -71,9 +73,9 @@ def seqs(lines: list[dict[str, object]]) -> list[int]:
 class Follower:
     """``python -m vsmanager console --follow`` as a child, its stdout and stderr collected."""
 
-    def __init__(self, url: str, *args: str) -> None:
+    def __init__(self, url: str, *args: str, key: str = ADMIN_KEY) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
-        env.update(VS_URL=url, VS_API_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1")
+        env.update(VS_URL=url, VS_API_KEY=key, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vsmanager", "console", "--follow", *args],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -127,8 +129,8 @@ class Follower:
 
 
 @contextlib.contextmanager
-def follower(url: str, *args: str) -> Iterator[Follower]:
-    child = Follower(url, *args)
+def follower(url: str, *args: str, key: str = ADMIN_KEY) -> Iterator[Follower]:
+    child = Follower(url, *args, key=key)
     try:
         yield child
     finally:
@@ -183,8 +185,10 @@ def test_streams_and_timestamps(shared_vsm: VsManager, cli: Cli) -> None:
     code, out, _ = cli(shared_vsm.url, "console", "--tail", "1", "--streams", "command", "--timestamps")
     assert code == 0
     stamp, _, text = out.strip().partition(" ")
-    assert text == "[CMD] /stats"
-    assert stamp.endswith("Z") and "T" in stamp
+    echo = shared_vsm.wait_for_line("/stats")
+    by = f"{echo['by']} ran " if "by" in echo else ""  # named keys: who ran it
+    assert text == f"[CMD] {by}/stats"
+    assert stamp == echo["ts"]
 
 
 def test_lines_no_longer_held_are_reported_as_a_counted_gap(cli: Cli) -> None:
@@ -214,8 +218,19 @@ def test_follow_prints_new_lines_live_and_notices_on_stderr(shared_vsm: VsManage
         with shared_vsm.client() as client:
             client.post("/console/command", json={"command": "/announce hello"})
         child.wait_until("the answer", lambda: any("Server: hello" in s for s in child.out))
-        assert "[CMD] /announce hello" in child.out
+        assert any(re.fullmatch(r"\[CMD\] (\S+ ran )?/announce hello", line) for line in child.out)
         assert not any(line.startswith("vsmanager:") for line in child.out)
+
+
+def test_follow_says_the_crash_and_the_pending_restart() -> None:
+    crashing = python_command("-c", "import sys; print('boom', flush=True); sys.exit(3)")
+    with run_vsmanager(crashing, server_ready_pattern="", server_restart_delay=60) as vsm:
+        vsm.wait_for_state("crashed")
+        with follower(vsm.url, "--tail", "all") as child:
+            child.wait_until("the crash notice",
+                             lambda: child.notices("server crashed (exit code 3); restarting in") == 1)
+            child.wait_until("the crashed run's lines", lambda: "boom" in child.out)
+            assert "[vsmanager] server started (pid " in "\n".join(child.out)
 
 
 def test_follow_resumes_after_cut_connections_without_loss_or_duplicate() -> None:
@@ -266,6 +281,57 @@ def test_follow_starts_over_when_vsmanager_was_replaced() -> None:
         assert after[:len(held)] == held  # type: ignore[arg-type]
 
 
+def test_resume_never_takes_a_new_numbering_for_the_old_one() -> None:
+    """The new vsmanager's numbering has passed the follower's seq: its lines after that seq
+    are not the ones missed, and must not be printed as if they were."""
+    with run_vsmanager() as first, TcpProxy(first.port) as proxy, \
+            follower(proxy.url, "--tail", "all", "--json") as child:
+        first.wait_for_line("Dedicated Server now running")
+        ready = len(first.history(lines=10_000)["lines"])  # type: ignore[arg-type]
+        child.wait_until("the first vsmanager's lines", lambda: len(child.out) >= ready)
+        old_last = seqs(json_lines("\n".join(child.out)))[-1]
+        with run_vsmanager(simulator_command("--events-per-second", "200")) as second:
+            deadline = time.monotonic() + TIMEOUT
+            while int(second.history(lines=0)["last_seq"]) < old_last + 300:  # type: ignore[call-overload]
+                assert time.monotonic() < deadline, "the second vsmanager stayed quiet"
+                time.sleep(0.05)
+            proxy.retarget(second.port)
+            child.wait_until("the restart notice", lambda: child.notices("restarted") == 1)
+            count = len(child.out)
+            child.wait_until("lines of the new numbering", lambda: len(child.out) >= count + 50)
+            child.stop()
+            lines = json_lines("\n".join(child.out))
+            # The first vsmanager's lines: however many it wrote before the switch.
+            old = {int(line["seq"]): line for line in first.history(  # type: ignore[union-attr]
+                lines=10_000)["lines"]}  # type: ignore[call-overload]
+            switch = next(i for i, line in enumerate(lines) if old.get(int(line["seq"])) != line)  # type: ignore[call-overload]
+            old_last = int(lines[switch - 1]["seq"])  # type: ignore[call-overload]
+            new = lines[switch:]
+            held = {int(line["seq"]): line for line in second.history(  # type: ignore[union-attr]
+                after=int(new[0]["seq"]) - 1, limit=len(new))["lines"]}  # type: ignore[call-overload]
+    assert seqs(lines[:switch]) == list(range(1, switch + 1))
+    assert int(new[0]["seq"]) != old_last + 1  # not "the lines after old_last" of another numbering
+    assert int(new[0]["seq"]) > old_last + 100  # a fresh client's newest history_lines
+    assert seqs(new) == list(range(seqs(new)[0], seqs(new)[0] + len(new)))
+    assert all(line == held[int(line["seq"])] for line in new)  # type: ignore[call-overload]
+    assert child.notices("gap") == 0
+
+
+def test_after_with_another_console_id_shows_everything_afresh(
+    shared_vsm: VsManager, cli: Cli
+) -> None:
+    code, out, err = cli(shared_vsm.url, "console", "--no-follow", "--after", "5",
+                         "--console-id", "0123abcd", "--json")
+    assert code == 0
+    assert "is not this vsmanager's" in err
+    assert seqs(json_lines(out))[0] == shared_vsm.history(lines=0)["first_seq"]
+    console_id = str(shared_vsm.status()["console_id"])
+    code, out, err = cli(shared_vsm.url, "console", "--no-follow", "--after", "5",
+                         "--console-id", console_id, "--json")
+    assert (code, err) == (0, "")
+    assert seqs(json_lines(out))[0] == 6
+
+
 # -- safety -------------------------------------------------------------------------------
 
 HOSTILE_LINE = (
@@ -296,6 +362,50 @@ def test_hostile_control_characters_are_escaped(hostile: VsManager, cli: Cli) ->
         "title \\x1b]0;pwned\\x07 clear \\x1b[2J\\x1b[H \x1b[31mred\x1b[0m back\\x08\\x08 "
         "csi \\x9b31m bidi \\u202egnp.exe\n"
     )
+
+
+FORGING_LINES = (
+    "\x1b[1;35m[CMD] /op attacker",
+    "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker",
+    "\x1b[36m[vsmanager] server stopped by admin",
+    "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin",
+    "\x1b[8mhidden\x1b[0m \x1b[5;4mblink",
+    "\x1b[1mvsmanager:\x1b[0m server crashed",
+)
+FORGING_SERVER = (
+    "import sys\n"
+    f"for line in {FORGING_LINES!r}:\n"
+    "    sys.stdout.write(line + '\\n')\n"
+    "sys.stdout.write('forgeries done\\n')\n"
+    "sys.stdout.flush()\n"
+    "for line in sys.stdin:\n"
+    "    if line.strip() == '/stop':\n"
+    "        break\n"
+)
+
+
+def test_game_output_cannot_forge_vsmanager_marks_on_a_terminal() -> None:
+    with run_vsmanager(python_command("-c", FORGING_SERVER), server_ready_pattern="") as vsm:
+        vsm.wait_for_line("forgeries done")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
+        env.update(VS_URL=vsm.url, VS_API_KEY=ADMIN_KEY, TERM="xterm")
+        child = pexpect.spawn(sys.executable, ["-m", "vsmanager", "console", "--tail", "all",
+                                               "--no-follow", "--no-interactive"],
+                              env=env, timeout=TIMEOUT, encoding="utf-8")
+        try:
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+        shown = child.before.replace("\r\n", "\n").splitlines()
+        game = shown[shown.index(next(s for s in shown if "/op attacker" in s)):]
+        game = game[:len(FORGING_LINES)]
+        for line in game:  # game text: colours only, never bold, inverse, blink or conceal
+            assert not re.search(r"\x1b\[[0-9;]*\b[1-9]\b[0-9;]*m", line), repr(line)
+        assert "hidden" in game[4] and "\x1b[8m" not in game[4]
+        # vsmanager's own system line, printed by the same command, has its marks.
+        started = next(s for s in shown if "server started" in s or "started (pid" in s)
+        assert started.startswith("\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33m")
 
 
 def test_raw_and_json_keep_the_exact_text(hostile: VsManager, cli: Cli) -> None:

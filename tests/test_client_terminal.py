@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
@@ -17,10 +20,9 @@ from vsmanager.remote.interactive import VS_COMMANDS, CommandCompleter
 from vsmanager.remote.terminal import (
     LineRenderer,
     escape_text,
-    format_duration,
     json_line,
+    notice,
     parse_streams,
-    status_table,
 )
 from vsmanager.remote.watcher import Resume
 
@@ -43,8 +45,112 @@ def test_escape_text_makes_control_sequences_visible(text: str, shown: str) -> N
 
 
 def test_escape_text_keeps_colours_and_tabs() -> None:
-    text = "\x1b[31mred\x1b[0m\tand \x1b[1;38;5;208mbold orange\x1b[m ü ✓"
+    text = "\x1b[31mred\x1b[0m\tand \x1b[38;5;208;48;2;1;2;3morange\x1b[m \x1b[97;104mü ✓"
     assert escape_text(text) == text
+
+
+BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
+
+
+@pytest.mark.parametrize("code", BIDI, ids=[f"U+{c:04X}" for c in BIDI])
+def test_bidi_controls_are_shown_escaped(code: int) -> None:
+    text = f"file{chr(code)}gnp.exe"
+    assert escape_text(text) == f"file\\u{code:04x}gnp.exe"
+    assert chr(code) not in json_line({"seq": 1, "ts": "t", "stream": "stdout", "text": text})
+    assert chr(code) not in LineRenderer(colour=True).render(
+        {"seq": 1, "ts": "t", "stream": "stdout", "text": text})
+
+
+ATTRIBUTES = [
+    pytest.param("\x1b[1;35m[CMD] /op attacker", "\x1b[35m[CMD] /op attacker", id="bold"),
+    pytest.param("\x1b[4mu", "u", id="underline"),
+    pytest.param("\x1b[5m\x1b[6mb", "b", id="blink"),
+    pytest.param("\x1b[7;33m vsmanager ", "\x1b[33m vsmanager ", id="inverse"),
+    pytest.param("\x1b[8mhidden", "hidden", id="conceal"),
+    pytest.param("\x1b[2;3;9;21;53mx", "x", id="dim-italic-strike-overline"),
+    pytest.param("\x1b[38;2;1;2;3;7mx", "\x1b[38;2;1;2;3mx", id="inverse-after-rgb"),
+    pytest.param("\x1b[38;5;1;1mx", "\x1b[38;5;1mx", id="bold-after-256"),
+    pytest.param("\x1b[38;5mx", "x", id="truncated-256"),
+    pytest.param("\x1b[4:3mx", "x", id="curly-underline"),
+    pytest.param("\x1b[38:2::9:9:9mx", "\x1b[38:2::9:9:9mx", id="colon-rgb"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), ATTRIBUTES)
+def test_game_text_keeps_its_colours_but_no_attributes(text: str, shown: str) -> None:
+    assert escape_text(text) == shown
+
+
+_SGR_IN_OUTPUT = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def _attributes(params: str) -> set[str]:
+    """The SGR parameters in ``params`` that are not colours (a rough reading, enough here)."""
+    parts = [p for p in params.split(";") if p]
+    skip = 0
+    found = set()
+    for i, part in enumerate(parts):
+        if skip:
+            skip -= 1
+            continue
+        if part in ("38", "48"):
+            skip = 2 if parts[i + 1] == "5" else 4
+            continue
+        if ":" in part or int(part) in (0, 39, 49) or 30 <= int(part) <= 37 or 40 <= int(
+                part) <= 47 or 90 <= int(part) <= 97 or 100 <= int(part) <= 107:
+            continue
+        found.add(part)
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.text(alphabet="\x1b[;:0123456789mAB \x07\u202e", max_size=12),
+    st.sampled_from(["\x1b[1m", "\x1b[7;36m", "\x1b[38;5;1;8m", "\x1b[;1m", "\x1b[01m"]),
+), max_size=8).map("".join))
+def test_no_game_text_renders_with_an_attribute(text: str) -> None:
+    rendered = LineRenderer(colour=True).render({"seq": 1, "ts": "t", "stream": "stdout",
+                                                 "text": text})
+    for params in _SGR_IN_OUTPUT.findall(rendered):
+        assert not _attributes(params), (text, rendered)
+
+
+def _line(stream: str, text: str, **extra: object) -> dict[str, object]:
+    return {"seq": 1, "ts": "t", "stream": stream, "text": text, **extra}
+
+
+def test_command_echo_and_system_lines_carry_marks_game_text_cannot_make() -> None:
+    renderer = LineRenderer(colour=True)
+    echo = renderer.render(_line("command", "/op attacker"))
+    system = renderer.render(_line("system", "server stopped by admin"))
+    assert echo == "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker\x1b[0m"
+    assert system == "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin\x1b[0m"
+    forged_echo = renderer.render(_line("stdout", "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker"))
+    forged_system = renderer.render(_line("stdout", "\x1b[36m[vsmanager] server stopped by admin"))
+    assert forged_echo != echo and "\x1b[1" not in forged_echo and "7;" not in forged_echo
+    assert forged_system != system and "\x1b[1" not in forged_system
+
+
+def test_marks_without_colours_are_plain_labels() -> None:
+    renderer = LineRenderer()
+    assert renderer.render(_line("command", "/help")) == "[CMD] /help"
+    assert renderer.render(_line("system", "server started (pid 7)")) == (
+        "[vsmanager] server started (pid 7)")
+
+
+def test_command_echo_names_who_ran_it() -> None:
+    line = _line("command", "/stop", by="alice")
+    assert LineRenderer().render(line) == "[CMD] alice ran /stop"
+    assert "alice ran /stop" in LineRenderer(colour=True).render(line)
+    hostile = LineRenderer(colour=True).render(_line("command", "/x", by="\x1b[8mbob\u202e"))
+    assert "\\x1b[8mbob\\u202e ran /x" in hostile
+    assert json.loads(json_line(line))["by"] == "alice"
+    assert "by" not in json.loads(json_line(_line("command", "/stop")))
+
+
+def test_notices_are_bold_on_a_terminal_only() -> None:
+    assert notice("server stopped") == "vsmanager: server stopped"
+    assert notice("x\x1b[2J", colour=True) == "\x1b[1mvsmanager:\x1b[0m x\\x1b[2J"
 
 
 def test_escape_text_without_colours_escapes_sgr_too() -> None:
@@ -86,24 +192,13 @@ def test_renderer_filters_streams() -> None:
     renderer = LineRenderer(streams=parse_streams("stderr,system"))
     lines = [{"seq": i, "ts": "t", "stream": s, "text": s}
              for i, s in enumerate(["stdout", "stderr", "command", "system"])]
-    assert renderer.render_all(lines) == ["stderr", "system"]
+    assert renderer.render_all(lines) == ["stderr", "[vsmanager] system"]
 
 
 @pytest.mark.parametrize("value", ["", "stdout,bogus", ",,"])
 def test_parse_streams_refuses_unknown_names(value: str) -> None:
     with pytest.raises(ValueError, match="choose from"):
         parse_streams(value)
-
-
-def test_status_table_and_durations() -> None:
-    status = {"state": "running", "pid": 42, "uptime_s": 3723.5, "exit_code": None,
-              "started_at": "2026-01-01T00:00:00Z", "restarts": 1}
-    table = status_table(status, "http://127.0.0.1:8080")
-    assert "state       running" in table
-    assert "uptime      1h 2m 3s" in table
-    assert "exit code   -" in table
-    assert format_duration(90061) == "1d 1h 1m 1s"
-    assert format_duration(None) == "-"
 
 
 def _lines(*seqs: int) -> list[dict[str, object]]:
@@ -133,11 +228,26 @@ def test_resume_gap_frame_counts_only_what_was_not_delivered() -> None:
     assert resume.last_seq == 20
 
 
-def test_resume_after_vsmanager_restart_accepts_numbers_again() -> None:
-    resume = Resume(after=500)
+def test_resume_after_vsmanager_restart_takes_the_next_lines_afresh() -> None:
+    resume = Resume(after=500, console_id="old")
     resume.restart()
-    fresh, gap = resume.accept(_lines(1, 2))
-    assert [line["seq"] for line in fresh] == [1, 2] and gap is None
+    assert resume.query() == {}  # a fresh connection: no seq of the old numbering
+    fresh, gap = resume.accept(_lines(40, 41))
+    assert [line["seq"] for line in fresh] == [40, 41] and gap is None
+    assert resume.query() == {"after": "41"}
+    resume.identify("new")
+    assert resume.query() == {"after": "41", "console_id": "new"}
+
+
+def test_resume_asks_for_its_numbering_and_knows_another() -> None:
+    resume = Resume(after=9)
+    assert resume.query() == {"after": "9"}
+    assert not resume.is_other_numbering("abc")  # not known yet: nothing to compare
+    resume.identify("abc")
+    resume.identify("def")  # the first one named is the one followed
+    assert resume.query() == {"after": "9", "console_id": "abc"}
+    assert resume.is_other_numbering("def") and not resume.is_other_numbering("abc")
+    assert not resume.is_other_numbering(None)
 
 
 def test_backoff_doubles_up_to_the_cap_and_resets() -> None:

@@ -85,28 +85,6 @@ class Settings(BaseSettings):
     command_max_chars: int = Field(1_000, ge=1, le=1_000)
     command_write_timeout: PositiveSeconds = 2.0
 
-    # Game awareness and metrics (game, issue #11; see docs/operations.md).
-    game_profile: ProfileName = Field(
-        "vintagestory", description="What console lines mean for the status's game facts (version, "
-        "players, overloads); none reads nothing.")
-    game_pattern_version: str = Field("", description="Regex with a (?P<version>...) group (and "
-                                      "optionally channel) replacing the profile's version line.")
-    game_pattern_join: str = Field("", description="Regex with a (?P<name>...) group: a player joins.")
-    game_pattern_leave: str = Field("", description="Regex with a (?P<name>...) group: a player leaves.")
-    game_pattern_list_header: str = Field("", description="Regex of the line a player list answer "
-                                          "starts with.")
-    game_pattern_list_entry: str = Field("", description="Regex with a (?P<name>...) group: one player "
-                                         "of that list.")
-    game_pattern_players: str = Field("", description="Regex with (?P<online>...) and optionally "
-                                      "(?P<max>...) digits: the count of players online.")
-    game_pattern_overload: str = Field("", description="Regex, optionally with a (?P<ms>...) group: "
-                                       "an overloaded tick.")
-    metrics_interval: float = Field(5.0, ge=0.5, le=3600, description="Seconds between resource "
-                                    "samples (CPU, memory, threads of the game and vsmanager).")
-    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400, description="Seconds of resource "
-                                     "samples kept in memory for GET /server/metrics.")
-    metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
-
     # Transport and HTTP hardening (guard, issue #9): see docs/security.md.
     http_max_header_bytes: int = Field(
         16 * 1024, ge=1024, le=1024 * 1024,
@@ -148,6 +126,28 @@ class Settings(BaseSettings):
     auth_cooldown: float = Field(60.0, ge=1, le=86_400)
     command_burst: int = Field(20, ge=1, le=1_000_000)
     command_rate: float = Field(5.0, gt=0, le=1_000_000)
+
+    # Game awareness and metrics (game, issue #11; see docs/operations.md).
+    game_profile: ProfileName = Field(
+        "vintagestory", description="What console lines mean for the status's game facts (version, "
+        "players, overloads); none reads nothing.")
+    game_pattern_version: str = Field("", description="Regex with a (?P<version>...) group (and "
+                                      "optionally channel) replacing the profile's version line.")
+    game_pattern_join: str = Field("", description="Regex with a (?P<name>...) group: a player joins.")
+    game_pattern_leave: str = Field("", description="Regex with a (?P<name>...) group: a player leaves.")
+    game_pattern_list_header: str = Field("", description="Regex of the line a player list answer "
+                                          "starts with.")
+    game_pattern_list_entry: str = Field("", description="Regex with a (?P<name>...) group: one player "
+                                         "of that list.")
+    game_pattern_players: str = Field("", description="Regex with (?P<online>...) and optionally "
+                                      "(?P<max>...) digits: the count of players online.")
+    game_pattern_overload: str = Field("", description="Regex, optionally with a (?P<ms>...) group: "
+                                       "an overloaded tick.")
+    metrics_interval: float = Field(5.0, ge=0.5, le=3600, description="Seconds between resource "
+                                    "samples (CPU, memory, threads of the game and vsmanager).")
+    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400, description="Seconds of resource "
+                                     "samples kept in memory for GET /server/metrics.")
+    metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
 
     @field_validator("api_key_admin", "api_key_monitor", "server_workdir", "keys_file", "audit_log",
                      mode="before")

@@ -43,7 +43,7 @@ class Unreachable(ClientError):
 
 
 class Refused(ClientError):
-    """vsmanager refused the action in the server's present state (HTTP 409/503)."""
+    """vsmanager refused the action in its present state (HTTP 409/503), or for now (429)."""
 
 
 class Backoff:
@@ -99,9 +99,42 @@ class ApiClient:
         return await self._request("POST", f"/server/{action}", params=params, timeout=timeout)
 
     async def history(self, *, lines: int | None = None, after: int | None = None,
-                      limit: int = HISTORY_PAGE_LINES) -> dict[str, Any]:
+                      limit: int = HISTORY_PAGE_LINES, run: int | None = None) -> dict[str, Any]:
         params = {"after": after, "limit": limit} if after is not None else {"lines": lines}
+        if run is not None:
+            params["run"] = run
         return await self._request("GET", "/console/history", params=params)
+
+    async def runs(self) -> dict[str, Any]:
+        """The runs whose lines vsmanager still holds, oldest first."""
+        response = await retrying(
+            lambda: self._send("GET", "/console/runs"), self.retries, Backoff(), self.on_retry
+        )
+        if response.status_code == 404:
+            raise ClientError("this vsmanager keeps no runs (it is older than GET "
+                              "/console/runs): update it to read a previous run", "no_runs")
+        return check(response)
+
+    async def metrics(self, since: float | None = None) -> dict[str, Any] | None:
+        """The resource samples after ``since``; None from a vsmanager without metrics."""
+        params = {"since": since} if since is not None else None
+        response = await retrying(
+            lambda: self._send("GET", "/server/metrics", params=params), self.retries,
+            Backoff(), self.on_retry,
+        )
+        if response.status_code == 404:
+            return None
+        return check(response)
+
+    async def ticket(self) -> str | None:
+        """A single-use ticket that opens the console WebSocket, so that the key itself never
+        travels in a URL; None from a vsmanager without tickets (older than the endpoint)."""
+        response = await retrying(
+            lambda: self._send("POST", "/auth/ticket"), self.retries, Backoff(), self.on_retry
+        )
+        if response.status_code in (404, 405):
+            return None
+        return str(check(response)["ticket"])
 
     async def command(self, command: str) -> int:
         answer = await self._request("POST", "/console/command", json={"command": command})
@@ -157,6 +190,9 @@ def check(response: httpx.Response) -> dict[str, Any]:
         raise AuthRefused(f"{hint}: {message}", code)
     if response.status_code in (409, 503) and code != "unavailable":
         raise Refused(message, code)
+    if response.status_code == 429:
+        wait = response.headers.get("retry-after")
+        raise Refused(f"{message}; retry in {wait} s" if wait else message, code)
     if response.is_success:
         raise ClientError(f"unexpected answer from {response.request.url.path}", "bad_answer")
     raise ClientError(f"{message} (HTTP {response.status_code})", code)

@@ -18,7 +18,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS
 from vsmanager.remote.endpoint import Endpoint, config_dir
-from vsmanager.remote.tail import Printer
+from vsmanager.remote.tail import Printer, Start
 from vsmanager.remote.watcher import ConsoleWatcher
 
 HISTORY_FILE_NAME = "history"
@@ -107,14 +107,15 @@ class PromptPrinter(Printer):
         return f"{self.state}> "
 
 
-async def run_interactive(endpoint: Endpoint, printer: PromptPrinter, after: int) -> int:
+async def run_interactive(endpoint: Endpoint, printer: PromptPrinter, start: Start) -> int:
     session: PromptSession[str] = PromptSession(
         history=FileHistory(str(history_path())),
         completer=CommandCompleter(VS_COMMANDS),
         complete_while_typing=False,
     )
     printer.session = session
-    watcher = ConsoleWatcher(endpoint, printer, after=after, retries=None)
+    watcher = ConsoleWatcher(endpoint, printer, after=start.after, console_id=start.console_id,
+                             retries=None)
     with patch_stdout(raw=True):
         streaming = asyncio.create_task(watcher.run(), name="console-watcher")
         # A watcher that gives up (key refused) must end the prompt too.

@@ -1,5 +1,5 @@
-"""One-shot client commands: ``status``, ``start|stop|restart`` (waiting for the new state)
-and ``send`` (a command, then the lines that follow it)."""
+"""One-shot client commands: ``start|stop|restart`` (waiting for the new state) and ``send``
+(a command, then the lines that follow it)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from typing import Any
 
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
-from vsmanager.remote.cli import ExitCode, fail, print_json, renderer_for, seconds_argument
 from vsmanager.remote.endpoint import Endpoint
-from vsmanager.remote.tail import Printer, describe_status
-from vsmanager.remote.terminal import Spinner, status_table
+from vsmanager.remote.exits import ExitCode, fail
+from vsmanager.remote.options import print_json, renderer_for, seconds_argument
+from vsmanager.remote.status_view import describe_status
+from vsmanager.remote.tail import Printer
+from vsmanager.remote.terminal import Spinner
 from vsmanager.remote.watcher import ConsoleWatcher
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -35,16 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="S", help="give up waiting after S seconds (exit 6; "
                         f"default {DEFAULT_TIMEOUT_S:g}: saving a large world takes time)")
     parser.add_argument("--json", action="store_true", help="print the final status as JSON")
-
-
-async def run_status(args: argparse.Namespace, endpoint: Endpoint) -> int:
-    async with ApiClient(endpoint) as api:
-        status = await api.status()
-    if args.json:
-        print_json(status)
-    else:
-        print(status_table(status, endpoint.url))
-    return ExitCode.OK
 
 
 async def run_action(args: argparse.Namespace, endpoint: Endpoint) -> int:
@@ -136,7 +128,7 @@ class _AnswerListener:
     def __init__(self, printer: Printer) -> None:
         self.printer = printer
 
-    def on_connected(self, url: str, after: int) -> None:
+    def on_connected(self, url: str, after: int | None) -> None:
         pass
 
     def on_lines(self, lines: list[Any]) -> None:

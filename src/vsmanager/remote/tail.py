@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from vsmanager.console import Gap
 from vsmanager.remote.api import HISTORY_PAGE_LINES, ApiClient
 from vsmanager.remote.endpoint import Endpoint
-from vsmanager.remote.terminal import LineRenderer, escape_text
+from vsmanager.remote.status_view import describe_status
+from vsmanager.remote.terminal import LineRenderer, notice
 from vsmanager.remote.watcher import ConsoleWatcher, Line, Resume
 
 ALL = -1  # --tail all
@@ -22,6 +23,16 @@ class TailOptions:
     after: int | None
     follow: bool
     retries: int | None  # failures in a row before giving up; None: never
+    console_id: str | None = None  # the numbering --after counts in, when the user knows it
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where printing begins: after this seq, in this numbering; the newest seq then."""
+
+    after: int
+    newest: int
+    console_id: str | None
 
 
 class Printer:
@@ -45,9 +56,10 @@ class Printer:
     def err(self) -> TextIO:
         return self._err or sys.stderr
 
-    def on_connected(self, url: str, after: int) -> None:
+    def on_connected(self, url: str, after: int | None) -> None:
         self._state = None  # say the state again: it may have changed while away
-        self.on_notice(f"connected to {url} (lines after seq {after})")
+        where = "afresh" if after is None else f"lines after seq {after}"
+        self.on_notice(f"connected to {url} ({where})")
 
     def on_lines(self, lines: list[Line]) -> None:
         rendered = self.renderer.render_all(lines)
@@ -61,28 +73,26 @@ class Printer:
                        "longer held by vsmanager)")
 
     def on_status(self, status: Mapping[str, Any]) -> None:
-        state = status.get("state")
-        if state == self._state:
+        # Said again only when it reads differently: uptime alone changes every frame.
+        said = describe_status(status, with_uptime=False)
+        if said == self._state:
             return
-        self._state = state
-        self.on_notice(describe_status(status))
+        self._state = said
+        self.on_notice(said)
 
     def on_error(self, code: str, message: str) -> None:
         self.on_notice(f"error {code}: {message}")
 
     def on_notice(self, message: str) -> None:
-        self.err.write(f"vsmanager: {escape_text(message, keep_colours=False)}\n")
+        self.err.write(notice(message, colour=_is_terminal(self.err)) + "\n")
         self.err.flush()
 
 
-def describe_status(status: Mapping[str, Any]) -> str:
-    state = status.get("state")
-    if state in ("running", "starting") and status.get("pid") is not None:
-        # No uptime: in a status frame it is as old as the last change of state.
-        return f"server {state} (pid {status.get('pid')})"
-    if state == "crashed":
-        return f"server crashed (exit code {status.get('exit_code')})"
-    return f"server {state}"
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
 
 
 def start_after(options: TailOptions, first_seq: int, last_seq: int) -> int:
@@ -95,20 +105,37 @@ def start_after(options: TailOptions, first_seq: int, last_seq: int) -> int:
     return max(oldest, last_seq - options.tail)
 
 
-async def find_start(api: ApiClient, options: TailOptions,
-                     renderer: LineRenderer) -> tuple[int, int]:
-    """The seq to print after, and the newest seq now."""
+async def find_start(api: ApiClient, options: TailOptions, renderer: LineRenderer,
+                     notify: Callable[[str], None]) -> Start:
+    """The seq to print after, the newest seq now, and the numbering they count in."""
     if options.tail in (0, ALL) or options.after is not None or renderer.shows_all:
         held = await api.history(lines=0)
-        return start_after(options, int(held["first_seq"]), int(held["last_seq"])), int(
-            held["last_seq"])
+        console_id = _console_id(held)
+        if console_id is None and options.console_id is not None:
+            console_id = _console_id(await api.status())  # history without console_id
+        first, last = int(held["first_seq"]), int(held["last_seq"])
+        if options.after is not None and _other_numbering(options.console_id, console_id):
+            notify(f"console {options.console_id} is not this vsmanager's (it restarted "
+                   f"since, now {console_id}): seq {options.after} means nothing here; "
+                   "showing everything it holds")
+            return Start(first - 1, last, console_id)
+        return Start(start_after(options, first, last), last, console_id)
     # With --streams, --tail counts the lines shown: look back through the newest page.
     page = await api.history(lines=HISTORY_PAGE_LINES)
     shown = [int(line["seq"]) for line in page["lines"] if renderer.wants(line)]
     oldest = int(page["lines"][0]["seq"]) - 1 if page["lines"] else int(page["last_seq"])
     if len(shown) >= options.tail:
         oldest = shown[-options.tail] - 1
-    return oldest, int(page["last_seq"])
+    return Start(oldest, int(page["last_seq"]), _console_id(page))
+
+
+def _console_id(answer: Mapping[str, Any]) -> str | None:
+    value = answer.get("console_id")  # absent from a vsmanager older than console IDs
+    return value if isinstance(value, str) else None
+
+
+def _other_numbering(expected: str | None, actual: str | None) -> bool:
+    return expected is not None and actual is not None and expected != actual
 
 
 async def run_tail(endpoint: Endpoint, options: TailOptions, printer: Printer) -> int:
@@ -116,26 +143,33 @@ async def run_tail(endpoint: Endpoint, options: TailOptions, printer: Printer) -
         printer.on_notice(f"{exc}; retrying in {delay:.1f} s")
 
     async with ApiClient(endpoint, retries=options.retries, on_retry=retrying) as api:
-        # One HTTP request first: it checks the key, and pins the starting seq, so that
-        # even --tail 0 then resumes exactly after a reconnect.
-        after, newest = await find_start(api, options, printer.renderer)
+        # One HTTP request first: it checks the key, and pins the starting seq and its
+        # numbering, so that even --tail 0 then resumes exactly after a reconnect.
+        start = await find_start(api, options, printer.renderer, printer.on_notice)
         if not options.follow:
-            await print_history(api, after, newest, printer)
+            await print_history(api, start, printer)
             return 0
-    watcher = ConsoleWatcher(endpoint, printer, after=after, retries=options.retries)
+    watcher = ConsoleWatcher(endpoint, printer, after=start.after, console_id=start.console_id,
+                             retries=options.retries)
     await watcher.run()
     return 0
 
 
-async def print_history(api: ApiClient, after: int, until: int, printer: Printer) -> None:
-    """Page through the lines after ``after`` up to ``until`` (the newest when we began)."""
-    resume = Resume(after)
-    if after > until:
-        printer.on_notice(f"seq {after} is newer than the newest line ({until}): vsmanager "
+async def print_history(api: ApiClient, start: Start, printer: Printer) -> None:
+    """Page through the lines after ``start.after`` up to ``start.newest`` (the newest when
+    we began), all in one numbering."""
+    cursor, until = start.after, start.newest
+    resume = Resume(cursor)
+    if cursor > until:
+        printer.on_notice(f"seq {cursor} is newer than the newest line ({until}): vsmanager "
                           "restarted since; showing everything it holds")
-        resume.restart()
-    while resume.last_seq < until:
-        page = await api.history(after=resume.last_seq, limit=HISTORY_PAGE_LINES)
+        cursor, resume = 0, Resume(None)
+    while cursor < until:
+        page = await api.history(after=cursor, limit=HISTORY_PAGE_LINES)
+        if _other_numbering(start.console_id, _console_id(page)):
+            printer.on_notice("vsmanager restarted while its history was being read; "
+                              "stopped there (its console is numbered anew)")
+            return
         wanted = [line for line in page["lines"] if int(line["seq"]) <= until]
         lines, gap = resume.accept(wanted)
         if gap is not None:
@@ -143,3 +177,4 @@ async def print_history(api: ApiClient, after: int, until: int, printer: Printer
         printer.on_lines(lines)
         if len(wanted) < len(page["lines"]) or not page["lines"]:
             break
+        cursor = int(wanted[-1]["seq"])

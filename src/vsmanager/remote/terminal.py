@@ -16,18 +16,37 @@ OutputFormat = Literal["text", "json"]
 STREAMS = ("stdout", "stderr", "command", "system")
 
 # SGR ("select graphic rendition": colours, bold, ...) is the one escape sequence a game line
-# may keep: it can only paint text. Bounded so a line cannot smuggle a huge parameter list.
-_SGR = r"\x1b\[[0-9;:]{0,32}m"
-# C0 except tab, DEL, C1 (\x9b alone is a CSI in 8-bit terminals), and the bidirectional
-# overrides that reorder what the admin sees ("Trojan Source").
-_UNSAFE = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-_SAFE_OR_UNSAFE = re.compile(f"({_SGR})|{_UNSAFE}")
+# may keep, and only its colours: bold, dim, italic, underline, blink, inverse, conceal and
+# strike-through are vsmanager's own marks (below), so game text must not produce them.
+# Bounded so a line cannot smuggle a huge parameter list.
+_SGR = r"\x1b\[([0-9;:]{0,32})m"
+# C0 except tab, DEL, C1 (\x9b alone is a CSI in 8-bit terminals), the bidirectional marks,
+# embeddings, overrides and isolates that reorder what the admin sees ("Trojan Source"), and
+# the Unicode line and paragraph separators.
+_UNSAFE_CHARS = (r"\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                 r"\u2066-\u2069\u2028\u2029")
+_UNSAFE = f"[{_UNSAFE_CHARS}]"
+_SAFE_OR_UNSAFE = re.compile(f"(?:{_SGR})|{_UNSAFE}")
 _UNSAFE_ONLY = re.compile(_UNSAFE)
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+# SGR parameters that only choose a colour: the 8 and the bright 8, foreground and
+# background, their defaults (39, 49), and reset (0).
+_COLOUR_PARAMS = frozenset(
+    {0, 39, 49, *range(30, 38), *range(40, 48), *range(90, 98), *range(100, 108)}
+)
+_EXTENDED_COLOUR = {"38", "48"}  # 38;5;N or 38;2;R;G;B (and 48 for the background)
 
 RESET = "\x1b[0m"
-_STREAM_STYLE = {"stderr": "\x1b[31m", "command": "\x1b[1;36m", "system": "\x1b[33m"}
+# Marks that game text cannot produce, because it loses bold and inverse: a command echo
+# and a system line each start with a label in inverse video, followed by bold text.
+_MARK = {"command": ("\x1b[1;7;36m", " CMD ", "\x1b[1;36m"),
+         "system": ("\x1b[1;7;33m", " vsmanager ", "\x1b[1;33m")}
+# Without colours the labels are plain brackets, as the server's own text format writes them.
+_PLAIN_MARK = {"command": "[CMD]", "system": "[vsmanager]"}
+_STDERR_STYLE = "\x1b[31m"
 _DIM = "\x1b[2m"
+_BOLD = "\x1b[1m"
 
 
 def _escape_char(char: str) -> str:
@@ -35,11 +54,47 @@ def _escape_char(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def colours_only(params: str) -> str | None:
+    """The colour parameters of one SGR sequence (``1;31`` -> ``31``); None if none is left."""
+    if params == "":
+        return ""  # ESC [ m: a reset
+    kept: list[str] = []
+    parts = params.split(";")
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        i += 1
+        if ":" in part:  # ITU form 38:2::R:G:B; 4:3 (curly underline) and the like are not
+            if part.split(":", 1)[0] in _EXTENDED_COLOUR:
+                kept.append(part)
+            continue
+        if part in _EXTENDED_COLOUR:
+            width = {"5": 2, "2": 4}.get(parts[i] if i < len(parts) else "", 0)
+            colour = parts[i - 1:i + width]
+            if width == 0 or len(colour) < width + 1 or not all(p.isdigit() for p in colour):
+                break  # malformed: what follows cannot be told apart from attributes
+            kept.extend(colour)
+            i += width
+            continue
+        if part == "" or (part.isdigit() and int(part) in _COLOUR_PARAMS):
+            kept.append(part or "0")
+    return ";".join(kept) if kept else None
+
+
+def _keep_colour(match: re.Match[str]) -> str:
+    params = match.group(1)
+    if params is None:
+        return _escape_char(match.group())
+    colours = colours_only(params)
+    return "" if colours is None else f"\x1b[{colours}m"
+
+
 def escape_text(text: str, *, keep_colours: bool = True) -> str:
     """Make a game line harmless to print: every control character becomes visible
-    (``\\x1b``, ``\\x07``, ``\\u202e``) except tabs and, if ``keep_colours``, SGR colours."""
+    (``\\x1b``, ``\\x07``, ``\\u202e``) except tabs and, if ``keep_colours``, SGR colours
+    (other SGR attributes, such as bold or inverse, are dropped: they are vsmanager's marks)."""
     if keep_colours:
-        return _SAFE_OR_UNSAFE.sub(lambda m: m.group(1) or _escape_char(m.group()), text)
+        return _SAFE_OR_UNSAFE.sub(_keep_colour, text)
     return _UNSAFE_ONLY.sub(lambda m: _escape_char(m.group()), text)
 
 
@@ -47,14 +102,20 @@ def has_sgr(text: str) -> bool:
     return "\x1b[" in text
 
 
+def notice(message: str, *, colour: bool = False) -> str:
+    """A line of vsmanager's own on stderr; on a terminal its name is bold, which game
+    output printed beside it on stdout cannot be."""
+    prefix = f"{_BOLD}vsmanager:{RESET}" if colour else "vsmanager:"
+    return f"{prefix} {escape_text(message, keep_colours=False)}"
+
+
 def json_line(line: Mapping[str, object]) -> str:
     """One console line as one line of JSON: exact values, and safe even when printed raw
     (``json`` escapes C0 itself; DEL, C1 and bidi overrides are escaped here)."""
-    encoded = json.dumps(
-        {k: line.get(k) for k in ("seq", "ts", "stream", "text")},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    fields = {k: line.get(k) for k in ("seq", "ts", "stream", "text")}
+    if line.get("by") is not None:
+        fields["by"] = line["by"]
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
 
 
@@ -80,18 +141,29 @@ class LineRenderer:
             return json_line(line)
         stream = str(line.get("stream", "stdout"))
         text = str(line.get("text", ""))
-        if stream == "command":
-            text = f"[CMD] {text}"
-        if not self.raw:
+        if stream == "command" and line.get("by") is not None:
+            text = f"{line['by']} ran {text}"
+        if stream in _MARK:
+            text = self._marked(stream, text)
+        elif not self.raw:
             text = escape_text(text)
             if self.colour and has_sgr(text):
                 text += RESET  # a line's colours must not bleed into the next one
-        if self.colour and stream in _STREAM_STYLE:
-            text = f"{_STREAM_STYLE[stream]}{text}{RESET}"
+            if self.colour and stream == "stderr":
+                text = f"{_STDERR_STYLE}{text}{RESET}"
         if self.timestamps:
             stamp = escape_text(str(line.get("ts", "")), keep_colours=False)
             text = f"{_DIM}{stamp}{RESET} {text}" if self.colour else f"{stamp} {text}"
         return text
+
+    def _marked(self, stream: str, text: str) -> str:
+        """A command echo or a system line: vsmanager's words, never painted by the game."""
+        if not self.raw:
+            text = escape_text(text, keep_colours=False)
+        if not self.colour:
+            return f"{_PLAIN_MARK[stream]} {text}"
+        label_style, label, text_style = _MARK[stream]
+        return f"{label_style}{label}{RESET} {text_style}{text}{RESET}"
 
     def render_all(self, lines: Iterable[Mapping[str, object]]) -> list[str]:
         return [self.render(line) for line in lines if self.wants(line)]
@@ -106,43 +178,6 @@ def parse_streams(value: str) -> frozenset[str]:
             f"unknown stream {', '.join(unknown) or '(none)'}; choose from {','.join(STREAMS)}"
         )
     return frozenset(names)
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
-    if days or hours:
-        parts.append(f"{hours}h")
-    if days or hours or minutes:
-        parts.append(f"{minutes}m")
-    parts.append(f"{secs}s")
-    return " ".join(parts)
-
-
-def status_table(status: Mapping[str, object], url: str) -> str:
-    """The human form of ``GET /server/status``."""
-    def show(value: object) -> str:
-        return "-" if value is None else escape_text(str(value), keep_colours=False)
-
-    rows = [
-        ("state", show(status.get("state"))),
-        ("pid", show(status.get("pid"))),
-        ("uptime", format_duration(_as_float(status.get("uptime_s")))),
-        ("started at", show(status.get("started_at"))),
-        ("exit code", show(status.get("exit_code"))),
-        ("restarts", show(status.get("restarts"))),
-        ("vsmanager", url),
-    ]
-    return "\n".join(f"{name:<11} {value}" for name, value in rows)
-
-
-def _as_float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
 
 
 class Spinner:

@@ -72,8 +72,9 @@ def authenticate(conn: HTTPConnection, *, key: str | None = None, ticket: str | 
         return get_gatekeeper(conn).authenticate(client_host(conn), client_address(conn),
                                                  key=key, ticket=ticket)
     except AuthRefused:
-        # For Prometheus (vsmanager_auth_failures_total), by transport: "http" or "websocket".
-        conn.app.state.feed.counters.auth_failed(conn.scope["type"])
+        feed: ConsoleFeed | None = getattr(conn.app.state, "feed", None)
+        if feed is not None:  # counted for /metrics, by transport
+            feed.counters.auth_failed(conn.scope["type"])
         raise
 
 

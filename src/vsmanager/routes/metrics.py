@@ -85,8 +85,8 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 def _require_any_key(request: Request) -> None:
-    """Scrapers send a key as X-API-Key or as ``Authorization: Bearer <key>``; any role may
-    scrape. The same door as every route: wrong keys count towards the failure throttle."""
+    """Scrapers send a key as X-API-Key or as ``Authorization: Bearer <key>``: the same door
+    (and the same failure throttle) as every other route."""
     try:
         authenticate(request, key=presented_key(request))
     except AuthRefused as exc:
