@@ -101,7 +101,7 @@ def line_cost(repeat: int) -> None:
     from vsmanager.settings import load_settings
     from vsmanager.supervisor import Supervisor
 
-    settings = load_settings(api_key_admin="x" * 20, server_command="true")
+    settings = load_settings(api_key_admin=ADMIN_KEY, server_command="true")
     supervisor = Supervisor(settings, ConsoleFeed(ConsoleBuffer(10_000, 16 * 1024 * 1024)))
     facts = GameFacts(build_profile("vintagestory"))
     counters = ConsoleCounters()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import TIME_SCALE, stop_process
+from harness import ADMIN_KEY, TIME_SCALE, stop_process
 from vsmanager.console import ConsoleBuffer
 from vsmanager.counters import LatencyHistogram
 from vsmanager.feed import ConsoleFeed
@@ -100,7 +100,7 @@ def test_self_meter_leaves_out_children() -> None:
 
 async def test_sampler_samples_a_running_game_and_keeps_the_retention() -> None:
     settings = load_settings(
-        api_key_admin="x" * 20,
+        api_key_admin=ADMIN_KEY,
         server_command=f"{sys.executable} -c 'import time; print(\"hello\", flush=True); time.sleep(30)'",
         server_ready_pattern="",
         metrics_interval=0.5,
@@ -141,7 +141,7 @@ async def test_sampler_samples_a_running_game_and_keeps_the_retention() -> None:
 
 
 async def test_sampler_counts_lines_per_second_and_clients() -> None:
-    settings = load_settings(api_key_admin="x" * 20, server_command="true", metrics_interval=1)
+    settings = load_settings(api_key_admin=ADMIN_KEY, server_command="true", metrics_interval=1)
     feed = ConsoleFeed(ConsoleBuffer(1000, 1024 * 1024))
     supervisor = Supervisor(settings, feed)
     sampler = MetricsSampler(settings, supervisor, feed)

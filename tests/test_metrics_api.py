@@ -78,11 +78,16 @@ def test_series_has_the_documented_samples(sampled: VsManager) -> None:
     assert isinstance(latest["game_rss_bytes"], int) and latest["game_rss_bytes"] > 1024 * 1024
     assert isinstance(latest["game_threads"], int) and latest["game_threads"] >= 2
     assert isinstance(latest["self_rss_bytes"], int) and latest["self_rss_bytes"] > 1024 * 1024
-    assert latest["players_online"] == 2
     times = [sample["t"] for sample in samples]
     assert times == sorted(times)
     gaps = [b - a for a, b in itertools.pairwise(times)]  # type: ignore[operator]
-    assert all(0.25 < gap < 2.0 for gap in gaps), gaps
+    # On a grid of 0.5 s: a sample a loaded machine takes late is followed by one on time.
+    assert all(0 < gap < 0.5 + 2 * TIME_SCALE for gap in gaps), gaps
+    assert sum(gaps) / len(gaps) > 0.3, gaps
+    deadline = time.monotonic() + TIMEOUT
+    while series(sampled).json()["samples"][-1]["players_online"] != 2:
+        assert time.monotonic() < deadline, "the players never showed in a sample"
+        time.sleep(0.1)
 
 
 def test_since_gives_only_the_samples_after_it(sampled: VsManager) -> None:
@@ -175,7 +180,7 @@ def test_prometheus_counts_commands_auth_failures_and_clients() -> None:
             if after.get("vsmanager_websocket_clients_closed_total", {}).get((("code", "1000"),)):
                 break
             time.sleep(0.05)
-        assert value(after, "vsmanager_commands_total", key="unnamed") == 3
+        assert value(after, "vsmanager_commands_total", key="admin") == 3  # VS_API_KEY_ADMIN's name
         assert value(after, "vsmanager_auth_failures_total", transport="http") >= 1 + value(
             before, "vsmanager_auth_failures_total", transport="http")
         assert value(after, "vsmanager_auth_failures_total", transport="websocket") == 1

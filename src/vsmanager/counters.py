@@ -94,11 +94,12 @@ class ConsoleCounters:
     def client_closed(self, code: int | None) -> None:
         self.clients_closed["none" if code is None else str(code)] += 1
 
-    # Hooks for the parts that know who did what (keys, auth): call them where it happens.
+    # Hooks for the parts that know who did what: the supervisor (commands, by key name)
+    # and the key check in routes/deps.py.
 
     def command_sent(self, key_name: str | None) -> None:
-        """A console command went to the game; ``key_name`` is the key's name when keys
-        are named (None counts as "unnamed")."""
+        """A console command went to the game; ``key_name`` is the key's name (None, when
+        no key sent it, counts as "unnamed")."""
         self.commands[key_name or "unnamed"] += 1
 
     def auth_failed(self, transport: str) -> None:

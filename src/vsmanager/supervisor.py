@@ -254,7 +254,7 @@ class Supervisor:
             raise LifecycleError(
                 "server_not_running", "the server has closed its console input"
             ) from None
-        self.feed.counters.command_sent(None)  # keys: pass the key's name once keys are named
+        self.feed.counters.command_sent(by)  # for Prometheus: commands per key name
         return echo.seq
 
     # -- internals ---------------------------------------------------------------------------
