@@ -142,9 +142,11 @@ async def test_empty_buffer_history_sends_no_lines_until_there_are_some() -> Non
                 await asyncio.wait_for(ws.recv(), 0.3 * TIME_SCALE)
             with vsm.client() as client:
                 client.post("/server/start")
-            lines = await lines_until(ws, 1)
+            lines = await lines_until(ws, 2)
         assert lines[0]["seq"] == 1 and lines[0]["stream"] == "system"
-        assert lines[0]["text"].startswith("server started (pid ")
+        # The first names who started it, the second the process.
+        assert lines[0]["text"] == "admin started the server"
+        assert lines[1]["text"].startswith("server started (pid ")
 
 
 async def test_live_lines_arrive_within_a_second(chatty: VsManager) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from harness import TIME_SCALE
@@ -71,3 +74,116 @@ def test_unknown_command_is_answered_not_fatal() -> None:
     out = finish(sim)
     assert "Command /frobnicate does not exist" in out
     assert sim.returncode == 0
+
+
+# -- players: joins, leaves, chat, /list clients and /stats that agree ---------------------------
+
+JOIN = re.compile(r"^\S+ \S+ \[Server Event\] (\S+) \[([^\]]+)\]:(\d+) joins\.$")
+LEAVE = re.compile(r"^\S+ \S+ \[Server Event\] Player (\S+) left\.$")
+ENTRY = re.compile(r"^\[(\d+)\] (\S+) \[([^\]]+)\]:(\d+)$")
+
+
+def run_until_ready_then(args: list[str], commands: str, busy_seconds: float) -> str:
+    """Start the simulator, let it run ``busy_seconds`` once ready, send ``commands``, and
+    return all it printed."""
+    sim = start_simulator(*args)
+    assert sim.stdin is not None and sim.stdout is not None
+    stdout = sim.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20 * TIME_SCALE
+        while not any("Dedicated Server now running" in line for line in seen):
+            seen.append(lines.get(timeout=max(0.01, deadline - time.monotonic())))
+        time.sleep(busy_seconds)
+        sim.stdin.write(commands)
+        sim.stdin.close()
+        sim.wait(10 * TIME_SCALE)
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        reader.join(10)
+        stdout.close()
+    while not lines.empty():
+        seen.append(lines.get())
+    return "".join(seen)
+
+
+def replay(lines: list[str]) -> dict[str, tuple[str, str]]:
+    online: dict[str, tuple[str, str]] = {}
+    for line in lines:
+        if (join := JOIN.match(line)) is not None:
+            assert join[1] not in online, f"{join[1]} joined twice"
+            online[join[1]] = (join[2], join[3])
+        elif (leave := LEAVE.match(line)) is not None:
+            assert leave[1] in online, f"{leave[1]} left without joining"
+            del online[leave[1]]
+    return online
+
+
+def test_players_list_and_stats_agree_with_the_joins_and_leaves() -> None:
+    out = run_until_ready_then(["--players", "3", "--event-interval", "0.02", "--seed", "7"],
+                               "/list clients\n/stats\n/stop\n", 1.0 * TIME_SCALE)
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines)
+                  if line.endswith("[Server Notification] List of online Players"))
+    online = replay(lines[:header])
+    assert any(LEAVE.match(line) for line in lines[:header]), "no one left: too few events to tell"
+    entries = []
+    for line in lines[header + 1:]:
+        entry = ENTRY.match(line)
+        if entry is None:
+            break
+        entries.append((entry[2], (entry[3], entry[4])))
+    assert [int(ENTRY.match(line)[1]) for line in lines[header + 1:header + 1 + len(entries)]] == list(  # type: ignore[index]
+        range(1, len(entries) + 1))
+    assert dict(entries) == online
+    assert f"Players online: {len(online)} / 16" in out
+    if not online:
+        assert lines[header + 1] == ""
+
+
+def test_the_game_facts_of_its_console_match_its_list_answer() -> None:
+    from vsmanager.profile import GameFacts, build_profile
+
+    out = run_until_ready_then(["--players", "4", "--event-interval", "0.02", "--max-players", "6"],
+                               "/list clients\n/stats\n/stop\n", 0.8 * TIME_SCALE)
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if "List of online Players" in line)
+    from_events = GameFacts(build_profile("vintagestory"))
+    for line in lines[:header]:
+        from_events.observe("stdout", line)
+    everything = GameFacts(build_profile("vintagestory"))
+    for line in lines:
+        everything.observe("stdout", line)
+    assert list(everything.players) == list(replay(lines[:header]))
+    assert sorted(from_events.players) == sorted(everything.players)
+    assert everything.players_max == 6
+    assert everything.version == "1.22.6" and everything.channel == "Stable"
+    assert everything.overloaded_ticks == sum("Server overloaded" in line for line in lines)
+
+
+def test_chat_lines_carry_the_sender_twice() -> None:
+    out = run_until_ready_then(["--players", "2", "--event-interval", "0.02"], "/stop\n", 0.5 * TIME_SCALE)
+    chat = [line for line in out.splitlines() if "[Server Chat]" in line]
+    assert chat
+    for line in chat:
+        assert re.match(r"^\d+\.\d+\.\d{4} \d+:\d\d:\d\d \[Server Chat\] (\S+): <strong>\1:</strong> .+$", line)
+
+
+def test_players_option_joins_them_at_once_and_kick_makes_one_leave() -> None:
+    out = run_until_ready_then(["--players", "2", "--event-interval", "1000"],
+                               "/kick Tyron griefing\n/kick Nobody\n/list clients\n/stop\n", 0)
+    assert re.search(r"\[Server Event\] Tyron \[::ffff:203\.0\.113\.\d+\]:\d+ joins\.", out)
+    assert "[Server Event] Player Tyron left." in out
+    assert "No player with name 'Nobody' online" in out
+    listed = [line for line in out.splitlines() if ENTRY.match(line)]
+    assert len(listed) == 1 and " Priya13 " in listed[0]
+
+
+def test_version_line_is_the_real_one() -> None:
+    out = run_until_ready_then([], "/stop\n", 0)
+    assert "\nGame Version: v1.22.6 (Stable)\n" in out

@@ -1,7 +1,7 @@
 // Builds the web console into src/vsmanager/static, the directory vsmanager serves at "/".
 // Asset names carry a content hash so a browser never runs a stale app.js against a new page.
 import * as esbuild from "esbuild";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,7 +35,12 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
 }
 if (!names.js || !names.css) throw new Error(`build produced no app.js/app.css: ${JSON.stringify(names)}`);
 
+// The icon is a file of its own (not a data: URL), so the page's CSP can keep img-src 'self'.
+await copyFile(path.join(here, "icon.svg"), path.join(outdir, "assets", "icon.svg"));
 const template = await readFile(path.join(here, "index.html"), "utf8");
-const page = template.replace("%APP_JS%", names.js).replace("%APP_CSS%", names.css);
+const page = template
+  .replace("%APP_JS%", names.js)
+  .replace("%APP_CSS%", names.css)
+  .replace("%APP_ICON%", "assets/icon.svg");
 await writeFile(path.join(outdir, "index.html"), page);
 console.log(`web console built into ${path.relative(process.cwd(), outdir)} (${names.js}, ${names.css})`);

@@ -12,12 +12,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vsmanager import __version__
+from vsmanager.audit import AuditLog
 from vsmanager.auth import KeyRing
 from vsmanager.console import ConsoleBuffer
 from vsmanager.errors import install_error_handlers
 from vsmanager.feed import ConsoleFeed
+from vsmanager.gatekeeper import Gatekeeper
 from vsmanager.guards import WebMount, install_guards
-from vsmanager.routes import console, health, server
+from vsmanager.keywatch import KeysFileWatcher
+from vsmanager.metrics import MetricsSampler
+from vsmanager.prometheus import build_registry
+from vsmanager.routes import auth, console, health, metrics, server
 from vsmanager.settings import Settings
 from vsmanager.streaming import KeepServerSend, SendWatchdog
 from vsmanager.supervisor import Supervisor
@@ -44,15 +49,22 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.feed = feed
         app.state.supervisor = supervisor
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
+        app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
+        app.state.registry = build_registry(supervisor, feed, sampler)
+        sampler.start()
         if settings.server_autostart:
             await supervisor.autostart()
         app.state.ready = True
-        try:
-            yield
-        finally:
-            app.state.ready = False
-            await supervisor.shutdown()
-            await watchdog.stop()
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.keys_file is not None:
+                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            try:
+                yield
+            finally:
+                app.state.ready = False
+                await supervisor.shutdown()
+                await watchdog.stop()
+                await sampler.stop()
 
     app = FastAPI(
         title="vsmanager",
@@ -63,7 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.keyring = KeyRing(settings)
+    app.state.keyring = keyring = KeyRing(settings)
+    audit = AuditLog(settings.audit_log, settings.secret_values())
+    app.state.gatekeeper = gatekeeper = Gatekeeper(settings, keyring, audit)
     app.state.ready = False
     install_error_handlers(app)
     app.add_middleware(KeepServerSend)
@@ -72,7 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(server.router)
     api.include_router(console.router)
+    api.include_router(auth.router)
+    api.include_router(metrics.router)
     app.include_router(api)
+    app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
     _mount_web_console(app)
     return app

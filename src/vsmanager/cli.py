@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import shlex
 import sys
 from collections.abc import Callable
 
-from vsmanager import __version__, remote, setup_commands, simulator
+from vsmanager import __version__, keys_command, remote, setup_commands, simulator
+from vsmanager.keys import KeysFileError, generate_key
 from vsmanager.settings import Settings, SettingsError, load_settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -25,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except SettingsError as exc:
         print(f"vsmanager: invalid settings:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeysFileError as exc:
+        print(f"vsmanager: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -53,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run with the built-in simulated Vintage Story server",
         description="Run vsmanager with the built-in Vintage Story simulator as the game server, "
-        "started at once; prints the URL and the keys (generated unless VS_API_KEY_ADMIN and "
-        "VS_API_KEY_MONITOR are set).",
+        "started at once; prints the URL and the keys it generated (none for VS_API_KEY_ADMIN "
+        "or VS_API_KEY_MONITOR when they are set: those are not printed).",
     )
     _add_listen_arguments(demo)
     demo.add_argument("--events-per-second", type=float, default=0.0, metavar="N",
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=simulator.run)
 
+    keys_command.add_commands(commands)
     setup_commands.add_commands(commands)
     remote.add_commands(commands)
     return parser
@@ -92,18 +95,26 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     setup_commands.warn_unknown_variables()
-    admin = os.environ.get("VS_API_KEY_ADMIN") or secrets.token_urlsafe(24)
-    monitor = os.environ.get("VS_API_KEY_MONITOR") or secrets.token_urlsafe(24)
-    command = [sys.executable, "-m", "vsmanager", "simulate"]
+    # Players already online and someone coming or going every few seconds: a lively page.
+    command = [sys.executable, "-m", "vsmanager", "simulate", "--players", "2", "--event-interval", "4"]
     if args.events_per_second:
         command += ["--events-per-second", str(args.events_per_second)]
+    configured = load_settings()
+    # Keys that came from the environment (or a config file) are the user's secrets: the
+    # demo generates the missing ones and prints only those.
+    generated: dict[str, str] = {}
+    if configured.api_key_admin is None:
+        generated["api_key_admin"] = generate_key()
+    if configured.api_key_monitor is None:
+        generated["api_key_monitor"] = generate_key()
     settings = load_settings(
-        api_key_admin=admin,
-        api_key_monitor=monitor,
+        **generated,
         server_command=shlex.join(command),
         server_autostart=True,
     )
     base = f"http://{_url_host(args.host)}:{args.port}"
+    admin = generated.get("api_key_admin", "(yours, from VS_API_KEY_ADMIN)")
+    monitor = generated.get("api_key_monitor", "(yours, from VS_API_KEY_MONITOR)")
     print(
         "vsmanager demo: a simulated Vintage Story server with a live console\n"
         f"  web console   {base}/\n"

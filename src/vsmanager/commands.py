@@ -13,6 +13,15 @@ class InvalidCommand(ValueError):
     """A command that must not reach the game; the message says why."""
 
 
+class CommandRefused(Exception):
+    """A valid command not taken now (e.g. ``rate_limited``); ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def validate_command(command: object, max_chars: int) -> str:
     if not isinstance(command, str):
         raise InvalidCommand("command must be a string")

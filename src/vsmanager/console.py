@@ -31,6 +31,7 @@ class ConsoleLine:
     ts: str
     stream: Stream
     text: str
+    by: str | None = None  # the name of the key that made it (commands, lifecycle lines)
     _json: str | None = field(default=None, repr=False, compare=False)
     # The bytes its buffer counts for it (0 once evicted): see ConsoleBuffer.
     charged: int = field(default=0, repr=False, compare=False)
@@ -50,7 +51,11 @@ class ConsoleLine:
         return sys.getsizeof(self.text) + encoded + LINE_OVERHEAD_BYTES
 
     def as_dict(self) -> dict[str, object]:
-        return {"seq": self.seq, "ts": self.ts, "stream": self.stream, "text": self.text}
+        line: dict[str, object] = {"seq": self.seq, "ts": self.ts, "stream": self.stream,
+                                   "text": self.text}
+        if self.by is not None:
+            line["by"] = self.by
+        return line
 
     def as_text(self) -> str:
         """The line as the text format and the CLI show it: commands marked ``[CMD]``."""
@@ -127,8 +132,10 @@ class ConsoleBuffer:
         """Seq of the oldest line still held (``last_seq + 1`` when empty)."""
         return self._next_seq - self._count
 
-    def append(self, stream: Stream, text: str, ts: str | None = None) -> ConsoleLine:
-        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text)
+    def append(
+        self, stream: Stream, text: str, ts: str | None = None, by: str | None = None
+    ) -> ConsoleLine:
+        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text, by)
         self._next_seq += 1
         cost = line.charged = line.cost
         while self._count and (

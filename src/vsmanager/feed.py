@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vsmanager.console import ConsoleBuffer, ConsoleLine, Gap, Stream
+from vsmanager.counters import ConsoleCounters
 
 
 class ConsoleFeed:
@@ -30,6 +31,7 @@ class ConsoleFeed:
         self.ended = False
         self.readers = 0
         self.sessions_started = 0
+        self.counters = ConsoleCounters()  # read by /metrics when scraped
         # The futures of the readers waiting now; publishing wakes them all and forgets
         # them, so a line published while nobody waits costs nothing.
         self._waiters: list[asyncio.Future[None]] = []
@@ -51,8 +53,9 @@ class ConsoleFeed:
             self._batch_key = key
         return self._batch
 
-    def publish(self, stream: Stream, text: str) -> ConsoleLine:
-        line = self.buffer.append(stream, text)
+    def publish(self, stream: Stream, text: str, by: str | None = None) -> ConsoleLine:
+        line = self.buffer.append(stream, text, by=by)
+        self.counters.line_read(stream, text)
         if self._waiters:
             self._wake()
         return line

@@ -22,10 +22,14 @@ from vsmanager.config_file import (
     lending,
     read_config_file,
 )
+from vsmanager.keys import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.keys import weak_key_reason
+from vsmanager.profile import FACTS, Fact, PatternError, ProfileName, compile_pattern
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
-MIN_KEY_LENGTH = 16
+# Samples of the metrics series kept in memory at most (an hour at 5 s is 720).
+MAX_METRICS_SAMPLES = 100_000
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -111,7 +115,42 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="The least severe level logged; --log-level overrides it.")
 
-    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", mode="before")
+
+    # Named keys, tickets, throttling and the audit log (keys; see docs/security.md).
+    keys_file: Path | None = None
+    audit_log: Path | None = None
+    ws_ticket_ttl: int = Field(30, ge=1, le=3600)
+    ws_tickets_per_key: int = Field(16, ge=1, le=10_000)
+    auth_failure_limit: int = Field(20, ge=1, le=1_000_000)
+    auth_failure_window: PositiveSeconds = 60.0
+    auth_cooldown: float = Field(60.0, ge=1, le=86_400)
+    command_burst: int = Field(20, ge=1, le=1_000_000)
+    command_rate: float = Field(5.0, gt=0, le=1_000_000)
+
+    # Game awareness and metrics (game, issue #11; see docs/operations.md).
+    game_profile: ProfileName = Field(
+        "vintagestory", description="What console lines mean for the status's game facts (version, "
+        "players, overloads); none reads nothing.")
+    game_pattern_version: str = Field("", description="Regex with a (?P<version>...) group (and "
+                                      "optionally channel) replacing the profile's version line.")
+    game_pattern_join: str = Field("", description="Regex with a (?P<name>...) group: a player joins.")
+    game_pattern_leave: str = Field("", description="Regex with a (?P<name>...) group: a player leaves.")
+    game_pattern_list_header: str = Field("", description="Regex of the line a player list answer "
+                                          "starts with.")
+    game_pattern_list_entry: str = Field("", description="Regex with a (?P<name>...) group: one player "
+                                         "of that list.")
+    game_pattern_players: str = Field("", description="Regex with (?P<online>...) and optionally "
+                                      "(?P<max>...) digits: the count of players online.")
+    game_pattern_overload: str = Field("", description="Regex, optionally with a (?P<ms>...) group: "
+                                       "an overloaded tick.")
+    metrics_interval: float = Field(5.0, ge=0.5, le=3600, description="Seconds between resource "
+                                    "samples (CPU, memory, threads of the game and vsmanager).")
+    metrics_retention: float = Field(3600.0, gt=0, le=7 * 86_400, description="Seconds of resource "
+                                     "samples kept in memory for GET /server/metrics.")
+    metrics_public: bool = Field(False, description="Let GET /metrics be scraped without a key.")
+
+    @field_validator("api_key_admin", "api_key_monitor", "server_workdir", "keys_file", "audit_log",
+                     mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         # VS_API_KEY_MONITOR= in an env file means "no monitor key", not "a short key".
@@ -149,9 +188,10 @@ class Settings(BaseSettings):
     @field_validator("api_key_admin", "api_key_monitor")
     @classmethod
     def _key_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
-        if key is not None and len(key.get_secret_value()) < MIN_KEY_LENGTH:
+        reason = None if key is None else weak_key_reason(key.get_secret_value())
+        if reason is not None:
             raise ValueError(
-                f"must be at least {MIN_KEY_LENGTH} characters "
+                f"{reason} "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         return key
@@ -214,9 +254,26 @@ class Settings(BaseSettings):
                 "VS_SERVER_RESTART_MAX_DELAY must be at least VS_SERVER_RESTART_DELAY "
                 "(e.g. VS_SERVER_RESTART_DELAY=5 VS_SERVER_RESTART_MAX_DELAY=300)"
             )
+        if self.metrics_retention / self.metrics_interval > MAX_METRICS_SAMPLES:
+            raise ValueError(
+                f"VS_METRICS_RETENTION / VS_METRICS_INTERVAL must be at most {MAX_METRICS_SAMPLES} "
+                "samples, e.g. VS_METRICS_INTERVAL=5 with VS_METRICS_RETENTION=3600"
+            )
         keys = (self.api_key_admin, self.api_key_monitor)
         if keys[0] and keys[1] and keys[0].get_secret_value() == keys[1].get_secret_value():
             raise ValueError("VS_API_KEY_MONITOR must differ from VS_API_KEY_ADMIN")
+        return self
+
+    @model_validator(mode="after")
+    def _game_patterns_fit(self) -> Self:
+        problems = []
+        for fact, pattern in self.game_patterns.items():
+            try:
+                compile_pattern(fact, pattern)
+            except PatternError as exc:
+                problems.append(f"{ENV_PREFIX}GAME_PATTERN_{fact.upper()} {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -226,6 +283,11 @@ class Settings(BaseSettings):
     @property
     def ready_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.server_ready_pattern) if self.server_ready_pattern else None
+
+    @property
+    def game_patterns(self) -> dict[Fact, str]:
+        """The patterns set for the game profile (an unset one keeps the profile's own)."""
+        return {fact: value for fact in FACTS if (value := getattr(self, f"game_pattern_{fact}"))}
 
     def secret_values(self) -> list[str]:
         return [k.get_secret_value() for k in (self.api_key_admin, self.api_key_monitor) if k]
@@ -245,9 +307,10 @@ class Settings(BaseSettings):
     def require_serving(self) -> Self:
         """Check what ``serve`` needs beyond the types: an admin key and a command."""
         missing = []
-        if self.api_key_admin is None:
+        if self.api_key_admin is None and self.keys_file is None:
             missing.append(
-                "VS_API_KEY_ADMIN is required (at least 16 characters), e.g. "
+                "VS_API_KEY_ADMIN is required (at least 16 characters) unless VS_KEYS_FILE names "
+                "a keys file (vsmanager keys add NAME --role admin), e.g. "
                 "VS_API_KEY_ADMIN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
             )
         if not self.server_argv:

@@ -1,8 +1,10 @@
 """A stand-in for VintagestoryServer.dll: its console, its commands, its way of stopping.
 
-Texts follow ../shared/VINTAGE_STORY.md where the real ones are known; the rest (answers to
-/help, /list clients, /time, unknown commands) are plausible and kept in tables here so
-they are easy to change.
+Texts follow the real server's where they are known (start-up, joins, leaves, chat,
+overloads, the /list clients and /stats answers, stopping); the rest (answers to /help,
+/time, unknown commands) are plausible and kept in tables here so they are easy to change.
+Players come and go at random (seeded, so a run can be repeated), and every answer agrees
+with who is online.
 """
 
 from __future__ import annotations
@@ -52,14 +54,19 @@ HELP_LINES = [
     "/time [set|speed|stop|resume] - Show or change the game time",
 ]
 
-PERIODIC_EVENTS = [
-    "[Server Event] All clients disconnected, pausing game calendar.",
-    "[Server Event] A client reconnected, resuming game calendar.",
-    "[Server Notification] Player Tyron joined. Total players: 1",
-    "[Server Notification] Player Tyron left.",
-    "[Server Chat] Tyron: anyone seen my copper pick?",
-    "[Server Warning] Server overloaded. A tick took 612ms to complete.",
+# Who may come and play; addresses are from the documentation ranges (RFC 5737).
+ROSTER = ["Tyron", "Priya13", "MKRhere", "Saraty", "Elwyn", "Kentaro", "Brumm", "Olwen"]
+CHAT = [
+    "anyone seen my copper pick?",
+    "hiiii",
+    "the temporal storm is coming, get inside",
+    "selling 40 firewood for a bronze saw",
+    "who built the bridge over the river? it's lovely",
+    "lag?",
 ]
+# What happens every --event-interval, by weight; an event that cannot happen (a leave
+# with nobody online) gives way to a join.
+EVENT_WEIGHTS = {"join": 4, "leave": 3, "chat": 4, "overload": 1, "autosave": 1}
 
 
 @dataclass
@@ -72,6 +79,9 @@ class Options:
     crash_after: float | None
     crash_code: int
     ignore_stop: bool
+    max_players: int = 16
+    seed: int = 42
+    players: int = 0
 
 
 class Simulator:
@@ -82,6 +92,11 @@ class Simulator:
         self.stopping = threading.Event()
         self.sigterm = False
         self.out_lock = threading.Lock()
+        self.rng = random.Random(options.seed)
+        # Who is online, with the address and port they came from. Only the main thread
+        # touches it (periodic events and commands both run there), so the joins, leaves,
+        # /list clients and /stats always agree.
+        self.online: dict[str, tuple[str, int]] = {}
 
     # -- output ---------------------------------------------------------------------------
 
@@ -117,6 +132,8 @@ class Simulator:
             self.say_logged(line)
             time.sleep(step)
         self.say(f"Dedicated Server now running on Port {self.options.port} and all ips!", "Event")
+        for name in ROSTER[: min(self.options.players, self.options.max_players)]:
+            self.join(name)
         return self._main_loop()
 
     def _on_sigterm(self, *_: object) -> None:
@@ -124,7 +141,6 @@ class Simulator:
 
     def _main_loop(self) -> int:
         next_event = time.monotonic() + self.options.event_interval
-        rng = random.Random(42)
         while True:
             if self.sigterm:
                 return self._shutdown("sigterm received")
@@ -136,7 +152,7 @@ class Simulator:
                 command = self.commands.get(timeout=min(timeout, 0.1))
             except queue.Empty:
                 if time.monotonic() >= next_event:
-                    self.say_logged(rng.choice(PERIODIC_EVENTS))
+                    self.periodic_event()
                     next_event = time.monotonic() + self.options.event_interval
                 continue
             if command is None:  # stdin closed: a real server keeps running; so do we
@@ -144,6 +160,44 @@ class Simulator:
             exit_code = self.handle(command)
             if exit_code is not None:
                 return exit_code
+
+    # -- players ----------------------------------------------------------------------------
+
+    def periodic_event(self) -> None:
+        kinds = list(EVENT_WEIGHTS)
+        kind = self.rng.choices(kinds, weights=[EVENT_WEIGHTS[k] for k in kinds])[0]
+        offline = [name for name in ROSTER if name not in self.online]
+        if kind in ("leave", "chat") and not self.online:
+            kind = "join"
+        if kind == "join" and (not offline or len(self.online) >= self.options.max_players):
+            kind = "chat" if self.online else "overload"
+        if kind == "join":
+            self.join(self.rng.choice(offline))
+        elif kind == "leave":
+            self.leave(self.rng.choice(list(self.online)))
+        elif kind == "chat":
+            name = self.rng.choice(list(self.online))
+            self.say(f"{name}: <strong>{name}:</strong> {self.rng.choice(CHAT)}", "Chat")
+        elif kind == "overload":
+            ms = self.rng.randrange(520, 1400)
+            self.say(f"Server overloaded. A tick took {ms}ms to complete.", "Warning")
+        else:
+            self.say("Mods and systems notified, now saving everything...", "Event")
+            self.say(f"Offthread save of {self.rng.randrange(40, 400)} chunks done.", "Event")
+
+    def join(self, name: str) -> None:
+        address = f"::ffff:203.0.113.{self.rng.randrange(1, 255)}"
+        port = self.rng.randrange(40000, 60000)
+        self.online[name] = (address, port)
+        self.say(f"{name} [{address}]:{port} joins.", "Event")
+        if len(self.online) == 1:
+            self.say("A client reconnected, resuming game calendar.", "Event")
+
+    def leave(self, name: str) -> None:
+        del self.online[name]
+        self.say(f"Player {name} left.", "Event")
+        if not self.online:
+            self.say("All clients disconnected, pausing game calendar.", "Event")
 
     def _read_stdin(self) -> None:
         for raw in sys.stdin:
@@ -204,6 +258,7 @@ class Simulator:
             "/announce": lambda arg: self.say(f"Server: {arg}", "Chat"),
             "/autosavenow": lambda arg: self._save("Autosave"),
             "/genbackup": self._backup,
+            "/kick": self._kick,
         }
 
     def _help(self, arg: str) -> None:
@@ -215,7 +270,7 @@ class Simulator:
         self.say(f"Version: {GAME_VERSION}")
         self.say(f"Uptime: {up // 86400} days, {up // 3600 % 24} hours, {up // 60 % 60} minutes, "
                  f"{up % 60} seconds")
-        self.say("Players online: 0 / 16")
+        self.say(f"Players online: {len(self.online)} / {self.options.max_players}")
         self.say("Memory usage Managed/Total: 1656Mb / 2064.9 Mb")
         self.say("Loaded chunks: 49")
         self.say("Loaded entities: 12 (3 active)")
@@ -223,12 +278,24 @@ class Simulator:
 
     def _list(self, arg: str) -> None:
         what = arg.strip() or "clients"
-        if what == "clients":
-            self.say("List of online players (0):", "Notification")
+        if what in ("clients", "c"):
+            self.say("List of online Players", "Notification")
+            for index, (name, (address, port)) in enumerate(self.online.items(), 1):
+                self.say(f"[{index}] {name} [{address}]:{port}")
+            if not self.online:
+                self.say("")
         elif what in ("banned", "role", "privileges"):
             self.say(f"List of {what}: (none)", "Notification")
         else:
             self.say("Syntax: /list clients|banned|role|privileges", "Notification")
+
+    def _kick(self, arg: str) -> None:
+        name, _, reason = arg.strip().partition(" ")
+        if name not in self.online:
+            self.say(f"No player with name '{name}' online", "Notification")
+            return
+        self.say(f"{name} has been kicked. Reason: {reason.strip() or 'none given'}", "Audit")
+        self.leave(name)
 
     def _save(self, why: str) -> None:
         self.say("Mods and systems notified, now saving everything...", "Event")
@@ -274,6 +341,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit code of a crash, also of the /crash command (default 1)")
     parser.add_argument("--ignore-stop", action="store_true",
                         help="ignore /stop on the console (SIGTERM still stops)")
+    parser.add_argument("--max-players", type=int, default=16, metavar="N",
+                        help="player slots, as /stats shows them (default 16)")
+    parser.add_argument("--players", type=int, default=0, metavar="N",
+                        help=f"players who join once the server is ready (default 0, at most {len(ROSTER)})")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="seed of the random players, chat and overloads (default 42)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -286,6 +359,9 @@ def run(args: argparse.Namespace) -> int:
         crash_after=args.crash_after,
         crash_code=args.crash_code,
         ignore_stop=args.ignore_stop,
+        max_players=max(1, args.max_players),
+        seed=args.seed,
+        players=max(0, args.players),
     )
     try:
         return Simulator(options).run()

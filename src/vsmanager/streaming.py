@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.clients import client_address
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ, Gap
 from vsmanager.feed import ConsoleFeed
 from vsmanager.settings import Settings
@@ -120,6 +120,7 @@ class ConsoleSession:
         settings: Settings,
         options: StreamOptions,
         client: str,
+        on_command: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.ws = websocket
         self.feed = feed
@@ -127,6 +128,8 @@ class ConsoleSession:
         self.settings = settings
         self.options = options
         self.client = client
+        # What a valid command goes to: by default the game; the route adds who sent it.
+        self._on_command = on_command or supervisor.send_command
         self.lines_sent = 0
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time the pending send began
@@ -160,6 +163,7 @@ class ConsoleSession:
         finally:
             watchdog.forget(self)
             self.feed.readers -= 1
+            self.feed.counters.client_closed(self.close_code)
             for task in (sender, receiver):
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
@@ -258,6 +262,7 @@ class ConsoleSession:
         return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
 
     async def _send_gap(self, gap: Gap) -> None:
+        self.feed.counters.gap_sent(gap.count)
         if self._json:
             frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
             await self._send_frame(json.dumps(frame))
@@ -276,7 +281,7 @@ class ConsoleSession:
     async def _send_frame(self, frame: str) -> None:
         # A send waits while the client's socket is full; the watchdog times it, which costs
         # far less than a timer per frame.
-        self.sending_since = self._loop.time()
+        since = self.sending_since = self._loop.time()
         try:
             await self._send({"type": "websocket.send", "text": frame})
         except OSError:
@@ -284,6 +289,7 @@ class ConsoleSession:
             raise WebSocketDisconnect(1006) from None
         finally:
             self.sending_since = None
+        self.feed.counters.frame_sent(self._loop.time() - since)
 
     async def _close_slow_client(self) -> None:
         self.close_code = WS_4008_TOO_SLOW
@@ -338,10 +344,10 @@ class ConsoleSession:
             return
         try:
             command = validate_command(frame.get("command"), self.settings.command_max_chars)
-            await self.supervisor.send_command(command)
+            await self._on_command(command)
         except InvalidCommand as exc:
             await self._send_error("invalid_command", str(exc))
-        except LifecycleError as exc:
+        except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
         else:
             log.info("console_command", role="admin", client=self.client, via="websocket",

@@ -24,6 +24,7 @@ from vsmanager.feed import ConsoleFeed
 from vsmanager.instance_lock import InstanceLock, InstanceLocked
 from vsmanager.last_resort import LastResort
 from vsmanager.launch import executable_problem, launch_argv
+from vsmanager.profile import GameFacts, build_profile
 from vsmanager.restart_policy import Decision, Exit, RestartPolicy, RestartRules, describe_seconds
 from vsmanager.runs import RunLog
 from vsmanager.settings import Settings
@@ -96,6 +97,9 @@ class Supervisor:
         self._next_restart_at: str | None = None
         self._leftovers: list[int] = []
         self._last_resorts: set[LastResort] = set()
+        # What the console says about the game (players, version): see profile.py.
+        self.game = GameFacts(build_profile(settings.game_profile, settings.game_patterns))
+        self.crashes_total = 0  # for Prometheus
         self._publish_status()
 
     # -- what the API reads --------------------------------------------------------------
@@ -129,14 +133,16 @@ class Supervisor:
             "crashes": self.policy.crashes(time.monotonic()),
             "gave_up": self.policy.gave_up,
             "leftover_pids": self.leftover_pids,
+            "game": self.game.as_status(),
         }
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, by: str | None = None) -> None:
+        """``by``: the name of the key that asked, named in the console."""
         async with self._lifecycle:
             self._by_hand()
-            await self._start()
+            await self._start(by=by)
 
     async def autostart(self) -> None:
         """Start at vsmanager's start; if the instance lock is held (a killed vsmanager's game
@@ -158,7 +164,7 @@ class Supervisor:
                 self.feed.publish("system", "automatic restart cancelled")
                 self._publish_status()
                 return
-            self._begin_stop()
+            self._begin_stop(by)
             self._by_hand()
 
     async def restart(self, by: str | None = None) -> asyncio.Future[None]:
@@ -169,6 +175,8 @@ class Supervisor:
         async with self._lifecycle:
             if self.state is ServerState.STOPPING:
                 raise LifecycleError("stopping", "the server is stopping; start it once stopped")
+            if by is not None:
+                self.feed.publish("system", f"{by} restarted the server", by=by)
             if self.state not in ALIVE:
                 self._by_hand()
                 await self._start()
@@ -222,7 +230,7 @@ class Supervisor:
                 self._last_resorts.discard(last_resort)
         self.lock.release()
 
-    async def send_command(self, command: str) -> int:
+    async def send_command(self, command: str, by: str | None = None) -> int:
         """Echo the command into the console and write it to the game's stdin in one write."""
         proc = self._proc
         if self.state not in (ServerState.STARTING, ServerState.RUNNING) or proc is None:
@@ -237,7 +245,7 @@ class Supervisor:
                 "the server is not reading its console input; the previous command is still "
                 "waiting to be delivered",
             )
-        echo = self.feed.publish("command", command)
+        echo = self.feed.publish("command", command, by=by)
         try:
             stdin.write(command.encode() + b"\n")
             await asyncio.wait_for(stdin.drain(), self.settings.command_write_timeout)
@@ -251,6 +259,7 @@ class Supervisor:
             raise LifecycleError(
                 "server_not_running", "the server has closed its console input"
             ) from None
+        self.feed.counters.command_sent(None)  # keys: pass the key's name once keys are named
         return echo.seq
 
     # -- internals ---------------------------------------------------------------------------
@@ -260,12 +269,14 @@ class Supervisor:
         self._cancel_pending_restart()
         self.policy.reset()
 
-    async def _start(self, automatic: bool = False) -> None:
+    async def _start(self, automatic: bool = False, by: str | None = None) -> None:
         if self.state in ALIVE:
             raise LifecycleError(
                 "stopping" if self.state is ServerState.STOPPING else "already_running",
                 f"the server is already {self.state.value}",
             )
+        if by is not None:
+            self.feed.publish("system", f"{by} started the server", by=by)
         settings = self.settings
         argv = settings.server_argv
         self._take_lock()
@@ -371,11 +382,13 @@ class Supervisor:
         self._last_resorts.add(last_resort)
         return last_resort
 
-    def _begin_stop(self) -> None:
+    def _begin_stop(self, by: str | None = None) -> None:
         if self.state not in (ServerState.STARTING, ServerState.RUNNING):
             code = "stopping" if self.state is ServerState.STOPPING else "not_running"
             raise LifecycleError(code, f"the server is {self.state.value}")
         assert self._proc is not None
+        if by is not None:
+            self.feed.publish("system", f"{by} stopped the server", by=by)
         self._stop_requested = True
         self._set_state(ServerState.STOPPING)
         self.feed.publish("system", "stop requested")
@@ -466,6 +479,8 @@ class Supervisor:
 
     def _capture_line(self, stream: Stream, text: str) -> None:
         self.feed.publish(stream, text)
+        if self.game.observe(stream, text):
+            self._publish_status()
         ready = self._ready
         if ready is not None and not self._ready_seen and ready.search(text):
             self._ready_seen = True
@@ -524,6 +539,8 @@ class Supervisor:
         self.runs.end(line.seq, _now_iso(), code, decision.outcome)
         log.info("server_exited", pid=proc.pid, exit_code=code, requested=requested,
                  outcome=decision.outcome, restart_in=decision.restart_in)
+        self.game.run_ended()
+        self.crashes_total += decision.outcome == "crashed"
         self._follow(decision)
         self._set_state(ServerState.CRASHED if decision.outcome == "crashed" else ServerState.STOPPED)
         self._exited.set()

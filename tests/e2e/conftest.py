@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
+    # A page response the test rewrites (test_csp.py adds a policy) has no address space of
+    # its own, and Local Network Access would then refuse its socket to loopback.
+    "--disable-features=LocalNetworkAccessChecks",
 ]
 
 

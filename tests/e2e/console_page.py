@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -53,14 +54,14 @@ def sign_in(page: Page, key: str = ADMIN_KEY, remember: bool = False) -> None:
     page.click("#signin-submit")
 
 
-def sign_in_admin(page: Page) -> None:
+def sign_in_admin(page: Page, key: str = ADMIN_KEY) -> None:
     """Sign in as admin and wait until the console socket is up."""
-    sign_in(page)
+    sign_in(page, key)
     wait_connected(page)
 
 
 def wait_connected(page: Page) -> None:
-    page.wait_for_function("window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
+    page.wait_for_function("() => window.__vsmTest && window.__vsmTest.connectionState() === 'connected'")
 
 
 def hook(page: Page, name: str, *args: Any) -> Any:
@@ -69,7 +70,7 @@ def hook(page: Page, name: str, *args: Any) -> Any:
 
 def wait_idle(page: Page) -> None:
     """Wait until every line the page accepted has been parsed by the terminal."""
-    page.wait_for_function("window.__vsmTest.idle()")
+    page.wait_for_function("() => window.__vsmTest.idle()")
 
 
 def buffer_text(page: Page) -> list[str]:
@@ -81,6 +82,19 @@ def wait_for_text(page: Page, needle: str) -> None:
     page.wait_for_function(
         "(needle) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => r.includes(needle))",
         arg=needle,
+    )
+
+
+def echo_pattern(command: str) -> str:
+    """A regex for the echo of ``command``: ``[CMD] /help``, or ``[CMD alice] /help`` when the
+    server names the key that sent it."""
+    return r"^\[CMD( [^\]]+)?\] " + re.escape(command) + "$"
+
+
+def wait_for_echo(page: Page, command: str) -> None:
+    page.wait_for_function(
+        "(p) => window.__vsmTest.idle() && window.__vsmTest.bufferText().some(r => new RegExp(p).test(r))",
+        arg=echo_pattern(command),
     )
 
 

@@ -31,7 +31,7 @@ def test_keyboard_only_sign_in_and_command(browser: Browser, shared_vsm: VsManag
         page.keyboard.press("Enter")
         # The command bar has the focus once signed in: type and press Enter.
         expect(page.locator("#command-input")).to_be_focused()
-        page.wait_for_function("window.__vsmTest.connectionState() === 'connected'")
+        page.wait_for_function("() => window.__vsmTest.connectionState() === 'connected'")
         page.keyboard.type("/time")
         page.keyboard.press("Enter")
         wait_for_text(page, "Server time is")

@@ -80,6 +80,7 @@ def test_gap_marker_when_lines_were_evicted_while_away(browser: Browser) -> None
     ):
         vsm.wait_for_state("running")
         sign_in_admin(page)
+        page.wait_for_function("() => window.__vsmTest.lastSeq() !== null")  # the history has come
         away_from = hook(page, "lastSeq")
         proxy.refuse()
         expect(page.locator("#connection")).to_contain_text("reconnecting in")
@@ -128,6 +129,38 @@ def test_restarted_vsmanager_clears_the_console_and_starts_afresh(browser: Brows
             wait_for_seq(page, last_seq(second))
             rows = buffer_text(page)
             assert "vsmanager restarted" in rows[0]
-            assert not any("[CMD] /help" in row for row in rows)
+            assert not any("] /help" in row and row.startswith("[CMD") for row in rows)
             seqs = hook(page, "keptSeqs")
             assert seqs == list(range(1, seqs[-1] + 1))
+
+
+def test_resume_into_a_restarted_vsmanager_with_more_lines_is_not_taken_as_missed_lines(
+    browser: Browser,
+) -> None:
+    """The silent case of issue #8: the new vsmanager already numbers past our last seq, so
+    only the console_id can tell its lines from the ones we missed."""
+    with (
+        run_vsmanager() as first,
+        TcpProxy(first.port) as proxy,
+        open_page(browser, proxy.url) as page,
+    ):
+        first.wait_for_state("running")
+        sign_in_admin(page)
+        wait_for_seq(page, last_seq(first))
+        old_id = hook(page, "consoleId")
+        assert isinstance(old_id, str)
+        with run_vsmanager() as second:
+            second.wait_for_state("running")
+            with second.client() as client:
+                for _ in range(5):
+                    client.post("/console/command", json={"command": "/help"})
+            second.wait_for_line("Available commands")
+            assert last_seq(second) > last_seq(first) + 5
+            proxy.retarget(second.port)
+            wait_for_text(page, "vsmanager restarted; the console starts again")
+            wait_for_seq(page, last_seq(second))
+            rows = buffer_text(page)
+            assert "vsmanager restarted; the console starts again" in rows[0]
+            seqs = hook(page, "keptSeqs")
+            assert seqs == list(range(1, seqs[-1] + 1)), "lines of two numberings mixed"
+            assert hook(page, "consoleId") not in (None, old_id)

@@ -47,7 +47,7 @@ def test_stop_and_start_from_the_server_bar(browser: Browser) -> None:
 
 def test_crash_shows_the_exit_code(browser: Browser) -> None:
     command = simulator_command("--crash-after", "1.5", "--crash-code", "3")
-    with run_vsmanager(command) as vsm, open_page(browser, vsm.url) as page:
+    with run_vsmanager(command, server_restart="never") as vsm, open_page(browser, vsm.url) as page:
         sign_in_admin(page)
         expect(page.locator("#server-state")).to_have_text("crashed")
         expect(page.locator("#server-detail")).to_have_text("exit code 3")

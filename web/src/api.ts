@@ -1,7 +1,17 @@
 // The REST half of the API (/api/v1alpha1), same-origin, key in the X-API-Key header.
-import { isServerStatus, type ConsoleLine, type ServerStatus } from "./frames";
+import {
+  isConsoleLine,
+  isMetricsSample,
+  isRunInfo,
+  isServerStatus,
+  type ConsoleLine,
+  type MetricsSample,
+  type RunInfo,
+  type ServerStatus,
+} from "./frames";
 
 export const API_BASE = "/api/v1alpha1";
+const REQUEST_TIMEOUT_MS = 15_000;
 
 /** The API answered with an error body ({"code", "message"}). */
 export class ApiError extends Error {
@@ -29,6 +39,16 @@ export interface HistoryPage {
   readonly last_seq: number;
 }
 
+export interface RunsPage {
+  readonly console_id: string | null;
+  readonly runs: readonly RunInfo[];
+}
+
+export interface MetricsPage {
+  readonly interval_s: number;
+  readonly samples: readonly MetricsSample[];
+}
+
 export type ServerAction = "start" | "stop" | "restart";
 
 export class ApiClient {
@@ -47,6 +67,49 @@ export class ApiClient {
     return (await this.request("GET", `/console/history?${query}`)) as HistoryPage;
   }
 
+  /**
+   * A single-use ticket for the console socket, so the key never travels in a URL; null
+   * from a vsmanager without tickets (404).
+   */
+  async ticket(): Promise<string | null> {
+    try {
+      const body = (await this.request("POST", "/auth/ticket")) as { ticket?: unknown };
+      if (typeof body.ticket !== "string") throw new ApiError(200, "bad_response", "unexpected ticket body");
+      return body.ticket;
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return null;
+      throw error;
+    }
+  }
+
+  /** The runs whose lines vsmanager still holds (Admin); null from a server without runs. */
+  async runs(): Promise<RunsPage | null> {
+    try {
+      const body = (await this.request("GET", "/console/runs")) as { runs?: unknown; console_id?: unknown };
+      const runs = Array.isArray(body.runs) ? body.runs.filter(isRunInfo) : [];
+      return { console_id: typeof body.console_id === "string" ? body.console_id : null, runs };
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** The newest `limit` lines of one run (`history?run=N`, paged with after/limit). */
+  async runLines(run: RunInfo, limit: number): Promise<ConsoleLine[]> {
+    const last = run.last_seq ?? 0;
+    const after = Math.max((run.first_seq ?? 1) - 1, last - limit);
+    const query = new URLSearchParams({ run: String(run.run), after: String(after), limit: String(limit) });
+    const page = (await this.request("GET", `/console/history?${query}`)) as HistoryPage;
+    return Array.isArray(page.lines) ? page.lines.filter(isConsoleLine) : [];
+  }
+
+  async metrics(since: number | null): Promise<MetricsPage> {
+    const query = since === null ? "" : `?since=${encodeURIComponent(String(since))}`;
+    const body = (await this.request("GET", `/server/metrics${query}`)) as { interval_s?: unknown; samples?: unknown };
+    const samples = Array.isArray(body.samples) ? body.samples.filter(isMetricsSample) : [];
+    return { interval_s: typeof body.interval_s === "number" ? body.interval_s : 5, samples };
+  }
+
   async command(command: string): Promise<number> {
     const body = (await this.request("POST", "/console/command", { command })) as { seq: number };
     return body.seq;
@@ -58,7 +121,8 @@ export class ApiClient {
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = { "X-API-Key": this.key, Accept: "application/json" };
-    const init: RequestInit = { method, headers, cache: "no-store" };
+    // Bounded: a request that never answers must not hold up a reconnect or a button.
+    const init: RequestInit = { method, headers, cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

@@ -1,14 +1,19 @@
 // The signed-in page: an admin gets the live console; a Monitor key gets the status only.
 import { ApiClient, ApiError } from "./api";
 import { CommandBar } from "./commandbar";
-import { ConsoleConnection, type ConnectionState } from "./connection";
+import { ConsoleConnection, CredentialRefused, type ConnectionState, type Credential } from "./connection";
+import { statusFacts } from "./frames";
+import { LastRunBanner, type LastRunElements } from "./lastrun";
+import { formatTime } from "./render";
+import { RunMarks } from "./runmarks";
+import { ResourceStrip, type StripElements } from "./strip";
 import { CommandHistory } from "./history";
 import { ConnectionIndicator } from "./indicator";
 import { loadPrefs } from "./prefs";
 import { SearchBar } from "./search";
 import { ServerBar, type ServerBarElements } from "./serverbar";
 import { ConsoleView } from "./terminal";
-import { installTestHook } from "./testhook";
+import { installMonitorTestHook, installTestHook } from "./testhook";
 import { applyTheme, Toolbar } from "./toolbar";
 
 const MONITOR_POLL_MS = 2000;
@@ -30,6 +35,50 @@ function serverBarElements(): ServerBarElements {
     restart: byId("server-restart"),
     message: byId("server-message"),
   };
+}
+
+function stripElements(): StripElements {
+  return {
+    strip: byId("strip"),
+    toggle: byId("strip-toggle"),
+    summary: byId("strip-summary"),
+    body: byId("strip-body"),
+    charts: byId("strip-charts"),
+    cpu: byId("chart-cpu"),
+    memory: byId("chart-memory"),
+    players: byId("chart-players"),
+    lines: byId("chart-lines"),
+    playerCount: byId("players-count"),
+    playerList: byId("players-list"),
+    playerSection: byId("players"),
+  };
+}
+
+function lastRunElements(): LastRunElements {
+  return {
+    banner: byId("run-banner"),
+    text: byId("run-banner-text"),
+    read: byId("run-banner-read"),
+    dismiss: byId("run-banner-dismiss"),
+    dialog: byId("run-output"),
+    title: byId("run-output-title"),
+    output: byId("run-output-text"),
+  };
+}
+
+/** A fresh single-use ticket for each connection attempt: the key never goes into a URL. */
+async function credentialFor(api: ApiClient, key: string): Promise<Credential> {
+  let ticket: string | null;
+  try {
+    ticket = await api.ticket();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      throw new CredentialRefused(error.status);
+    }
+    throw error;
+  }
+  // A vsmanager older than tickets only takes the key (it redacts it from its logs).
+  return ticket === null ? { apiKey: key } : { ticket };
 }
 
 export interface Page {
@@ -60,6 +109,8 @@ export function startAdmin(key: string, page: Page): void {
     prefs.theme,
   );
   const toolbar = new Toolbar(view, search, api, prefs);
+  const lastRun = new LastRunBanner(lastRunElements(), api);
+  const runMarks = new RunMarks(formatTime);
 
   let connectionState: ConnectionState = { kind: "idle" };
   const commandBar = new CommandBar(
@@ -87,22 +138,60 @@ export function startAdmin(key: string, page: Page): void {
     else commandBar.setUnavailable(null);
   };
 
+  const strip = new ResourceStrip(stripElements(), api, (name) => commandBar.insert(name));
+  strip.start();
+
   const connection = new ConsoleConnection(
-    { key, historyLines: Math.min(prefs.scrollback, HISTORY_MAX) },
     {
-      onLines: (lines) => view.appendLines(lines),
+      credential: async () => {
+        // Where each run begins, for the history about to come (best effort: a server
+        // without runs, or a failure, only costs the marks). Asked first, so the ticket
+        // is as fresh as can be when the socket opens.
+        const runs = await api.runs().catch(() => null);
+        if (runs !== null) runMarks.learn(runs.runs);
+        return credentialFor(api, key);
+      },
+      historyLines: Math.min(prefs.scrollback, HISTORY_MAX),
+    },
+    {
+      onLines: (lines) => {
+        let from = 0;
+        lines.forEach((line, i) => {
+          const mark = runMarks.before(line.seq);
+          if (mark === null) return;
+          view.appendLines(lines.slice(from, i));
+          view.appendRunMark(mark);
+          from = i;
+        });
+        view.appendLines(from === 0 ? lines : lines.slice(from));
+      },
       onGap: (gap) => view.appendGap(gap),
       onStatus: (status) => {
+        const mark = runMarks.onStatus(statusFacts(status).run, status.started_at);
+        if (mark !== null) view.appendRunMark(mark);
         serverBar.update(status);
+        lastRun.update(status);
+        strip.update(status);
         updateCommandBar();
       },
-      onReset: () => view.reset("— vsmanager restarted: its console starts afresh below —"),
+      onReset: (_message, code) => {
+        runMarks.reset();
+        view.reset(
+          code === "console_restarted"
+            ? "— vsmanager restarted; the console starts again —"
+            : "— vsmanager restarted: its console starts afresh below —",
+        );
+      },
       onServerError: (code, message) => view.appendNote(`vsmanager: ${message} (${code})`, "error"),
       onState: (state) => {
         connectionState = state;
         indicator.show(state);
         if (state.kind === "waiting") serverBar.markStale();
-        if (state.kind === "signed-out") page.signOut("Your key is no longer accepted: sign in again.");
+        if (state.kind === "signed-out") {
+          // The reason is the server's ("key revoked"): shown as text, never as markup.
+          const why = state.reason === undefined ? "" : ` (vsmanager says: ${state.reason.slice(0, 120)})`;
+          page.signOut(`Your key is no longer accepted${why}: sign in again.`);
+        }
         if (state.kind === "forbidden") page.becomeMonitor();
         updateCommandBar();
       },
@@ -142,7 +231,7 @@ export function startAdmin(key: string, page: Page): void {
     return true;
   });
 
-  installTestHook(view, connection);
+  installTestHook(view, connection, strip);
   connection.start();
   commandBar.focus();
 }
@@ -151,15 +240,23 @@ export function startMonitor(key: string): void {
   const prefs = loadPrefs();
   applyTheme(prefs.theme);
   byId("app").hidden = false;
+  byId("app").classList.add("monitor");
   byId("console").hidden = true;
   byId("monitor-note").hidden = false;
   const api = new ApiClient(key);
   const serverBar = new ServerBar(serverBarElements(), null);
   const indicator = new ConnectionIndicator(byId("connection"), byId("reconnect-now"));
+  const lastRun = new LastRunBanner(lastRunElements(), null);
+  const strip = new ResourceStrip(stripElements(), api, null);
+  strip.start();
+  installMonitorTestHook(strip);
   // A Monitor key cannot open the console socket, so its status comes from polling.
   const poll = async (): Promise<void> => {
     try {
-      serverBar.update(await api.status());
+      const status = await api.status();
+      serverBar.update(status);
+      lastRun.update(status);
+      strip.update(status);
       indicator.showPolling(true);
     } catch {
       serverBar.markStale();

@@ -23,6 +23,10 @@ export const keyStore = {
     if (remember) localStorage.setItem(STORAGE_KEY, key);
     else localStorage.removeItem(STORAGE_KEY);
   },
+  /** True when the user chose "Remember on this device" for the key in use. */
+  isRemembered(): boolean {
+    return localStorage.getItem(STORAGE_KEY) !== null;
+  },
   clear(): void {
     sessionStorage.removeItem(STORAGE_KEY);
     localStorage.removeItem(STORAGE_KEY);

@@ -52,6 +52,14 @@ export class CommandBar {
     this.el.input.focus();
   }
 
+  /** Adds text (a player's name) at the end of what is typed, and focuses the bar. */
+  insert(text: string): void {
+    const value = this.el.input.value;
+    this.setValue(value === "" || value.endsWith(" ") ? value + text : `${value} ${text}`);
+    this.cycle = null;
+    this.el.input.focus();
+  }
+
   private render(): void {
     const disabled = this.unavailable !== null;
     this.el.input.disabled = disabled;

@@ -29,7 +29,7 @@ export type ConnectionState =
       /** "dropped": we were connected; "unreachable": the connection never opened. */
       readonly reason: "dropped" | "unreachable" | "restarting";
     }
-  | { readonly kind: "signed-out" }
+  | { readonly kind: "signed-out"; /** The server's close reason, e.g. "key revoked". */ readonly reason?: string }
   | { readonly kind: "forbidden" }
   | { readonly kind: "closed" };
 
@@ -57,13 +57,25 @@ export interface ConnectionHandlers {
   onGap(gap: Gap): void;
   onStatus(status: ServerStatus): void;
   /** vsmanager no longer has our last seq (it restarted): what follows starts afresh. */
-  onReset(message: string): void;
+  onReset(message: string, code: string): void;
   onServerError(code: string, message: string): void;
   onState(state: ConnectionState): void;
 }
 
+/** How the socket proves who we are: a single-use ticket, or (a server without tickets) the key. */
+export type Credential = { readonly ticket: string } | { readonly apiKey: string };
+
+/** The ticket request was answered with a refusal: 401 (key no longer valid) or 403. */
+export class CredentialRefused extends Error {
+  constructor(readonly status: 401 | 403) {
+    super(status === 401 ? "the key is no longer accepted" : "the key may not open the console");
+    this.name = "CredentialRefused";
+  }
+}
+
 export interface ConnectionOptions {
-  readonly key: string;
+  /** Called before every connection attempt: a fresh ticket each time (they are single use). */
+  readonly credential: () => Promise<Credential>;
   /** History asked for on a fresh connection (no line seen yet). */
   readonly historyLines: number;
   readonly backoff?: Backoff;
@@ -78,6 +90,8 @@ export class ConsoleConnection {
   private readonly backoff: Backoff;
   /** The newest seq handed to onLines or covered by a gap; null before the first. */
   private lastSeq: number | null = null;
+  /** Whose numbering lastSeq belongs to (from status frames); sent with `after`. */
+  private consoleId: string | null = null;
   /** Lines that arrived at or below lastSeq (should stay 0: the server resumes exactly). */
   duplicatesDropped = 0;
   connects = 0;
@@ -95,6 +109,10 @@ export class ConsoleConnection {
 
   get lastSeen(): number | null {
     return this.lastSeq;
+  }
+
+  get console(): string | null {
+    return this.consoleId;
   }
 
   start(): void {
@@ -123,18 +141,43 @@ export class ConsoleConnection {
     return true;
   }
 
-  private url(): string {
+  private url(credential: Credential): string {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ api_key: this.options.key, format: "json" });
-    if (this.lastSeq === null) query.set("history_lines", String(this.options.historyLines));
-    else query.set("after", String(this.lastSeq));
+    const query = new URLSearchParams({ format: "json" });
+    if ("ticket" in credential) query.set("ticket", credential.ticket);
+    else query.set("api_key", credential.apiKey);
+    // Always say how much history a fresh client would get: a vsmanager that restarted
+    // (console_restarted) answers a resume with exactly that.
+    query.set("history_lines", String(this.options.historyLines));
+    if (this.lastSeq !== null) {
+      query.set("after", String(this.lastSeq));
+      if (this.consoleId !== null) query.set("console_id", this.consoleId);
+    }
     return `${scheme}//${location.host}${API_BASE}/console/ws?${query}`;
   }
 
   private connect(): void {
     this.attempts += 1;
-    this.transition({ kind: "connecting", attempt: this.attempts });
-    const socket = new WebSocket(this.url());
+    const attempt = this.attempts;
+    this.transition({ kind: "connecting", attempt });
+    const current = (): boolean => this.attempts === attempt && this.state.kind === "connecting";
+    this.options.credential().then(
+      (credential) => {
+        if (current()) this.open(credential);
+      },
+      (error: unknown) => {
+        if (!current()) return;
+        if (error instanceof CredentialRefused) {
+          this.transition(error.status === 401 ? { kind: "signed-out" } : { kind: "forbidden" });
+          return;
+        }
+        this.retry(false, 1006);
+      },
+    );
+  }
+
+  private open(credential: Credential): void {
+    const socket = new WebSocket(this.url(credential));
     this.socket = socket;
     // Each handler checks it still belongs to the current socket: a late event from an old
     // socket must never touch the new connection's state.
@@ -174,13 +217,17 @@ export class ConsoleConnection {
         this.handlers.onGap(frame);
         break;
       case "status":
+        if (typeof frame.console_id === "string") this.consoleId = frame.console_id;
         this.handlers.onStatus(frame);
         break;
       case "error":
-        if (frame.code === "after_out_of_range") {
-          // vsmanager restarted and numbers lines from 1 again: take everything it holds.
-          this.lastSeq = 0;
-          this.handlers.onReset(frame.message);
+        if (frame.code === "console_restarted" || frame.code === "after_out_of_range") {
+          // vsmanager restarted and numbers its lines afresh: what follows is what a fresh
+          // client gets, in the new numbering. (after_out_of_range: a server without
+          // console_id, which could only tell once our seq was beyond its newest.)
+          this.lastSeq = null;
+          this.consoleId = null;
+          this.handlers.onReset(frame.message, frame.code);
         } else {
           this.handlers.onServerError(frame.code, frame.message);
         }
@@ -191,7 +238,7 @@ export class ConsoleConnection {
   private onClose(code: number, reason: string): void {
     if (this.state.kind === "closed") return;
     if (code === WS_4001_UNAUTHORIZED) {
-      this.transition({ kind: "signed-out" });
+      this.transition(reason === "" ? { kind: "signed-out" } : { kind: "signed-out", reason });
       return;
     }
     if (code === WS_4003_FORBIDDEN) {
@@ -199,14 +246,18 @@ export class ConsoleConnection {
       return;
     }
     const wasConnected = this.state.kind === "connected";
+    if (code === WS_4400_BAD_REQUEST || code === WS_1009_MESSAGE_TOO_BIG) {
+      this.handlers.onServerError(`close_${code}`, reason || "the server refused the connection");
+    }
+    this.retry(wasConnected, code);
+  }
+
+  private retry(wasConnected: boolean, code: number): void {
     if (wasConnected && performance.now() - this.openedAt >= STABLE_AFTER_MS) this.backoff.reset();
     let delay = this.backoff.next();
     if (code === WS_4008_CLIENT_TOO_SLOW && wasConnected) {
       // We fell behind; the server asks us to resume at once with `after`.
       delay = Math.min(delay, 250);
-    }
-    if (code === WS_4400_BAD_REQUEST || code === WS_1009_MESSAGE_TOO_BIG) {
-      this.handlers.onServerError(`close_${code}`, reason || "the server refused the connection");
     }
     const why = code === WS_1012_SERVICE_RESTART ? "restarting" : wasConnected ? "dropped" : "unreachable";
     this.transition({ kind: "waiting", retryAt: Date.now() + delay, reason: why });

@@ -9,6 +9,32 @@ export interface ConsoleLine {
   readonly ts: string;
   readonly stream: Stream;
   readonly text: string;
+  /** The key name that sent a command line (servers with named keys). */
+  readonly by?: string;
+}
+
+export type RunOutcome = "stopped" | "crashed" | "killed";
+
+/** How a run of the game ended (status `last_run`, one entry of /console/runs). */
+export interface RunInfo {
+  readonly run: number;
+  readonly started_at: string | null;
+  readonly ended_at: string | null;
+  readonly exit_code: number | null;
+  readonly outcome: RunOutcome | null;
+  readonly first_seq?: number;
+  readonly last_seq?: number;
+}
+
+/** What the game's console said about itself (status `game`). */
+export interface GameFacts {
+  readonly version: string | null;
+  readonly channel: string | null;
+  readonly players_online: number;
+  readonly players_max: number | null;
+  readonly players: readonly string[];
+  readonly overloaded_ticks: number;
+  readonly last_overload_ms: number | null;
 }
 
 export interface ServerStatus {
@@ -18,6 +44,25 @@ export interface ServerStatus {
   readonly exit_code: number | null;
   readonly started_at: string | null;
   readonly restarts: number;
+  // Newer servers add these; an older one leaves them out, and the page copes.
+  readonly console_id?: string;
+  readonly run?: number | null;
+  readonly last_run?: RunInfo | null;
+  readonly restart_policy?: string;
+  readonly next_restart_at?: string | null;
+  readonly crashes?: number;
+  readonly gave_up?: boolean;
+  readonly game?: GameFacts;
+}
+
+/** One resource sample of GET /server/metrics (t: unix seconds). */
+export interface MetricsSample {
+  readonly t: number;
+  readonly game_cpu_percent: number | null;
+  readonly game_rss_bytes: number | null;
+  readonly lines_per_second: number;
+  readonly players_online: number;
+  readonly clients?: number;
 }
 
 /** Lines the server could not deliver: both ends inclusive. */
@@ -57,8 +102,73 @@ export function isConsoleLine(value: unknown): value is ConsoleLine {
     typeof value["ts"] === "string" &&
     typeof value["stream"] === "string" &&
     STREAMS.has(value["stream"]) &&
-    typeof value["text"] === "string"
+    typeof value["text"] === "string" &&
+    (value["by"] === undefined || typeof value["by"] === "string")
   );
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set(["stopped", "crashed", "killed"]);
+
+function isStringOrNull(value: unknown): value is string | null {
+  return value === null || typeof value === "string";
+}
+
+export function isRunInfo(value: unknown): value is RunInfo {
+  return (
+    isObject(value) &&
+    isInt(value["run"]) &&
+    isStringOrNull(value["started_at"] ?? null) &&
+    isStringOrNull(value["ended_at"] ?? null) &&
+    isIntOrNull(value["exit_code"] ?? null) &&
+    (value["outcome"] === null || value["outcome"] === undefined || (typeof value["outcome"] === "string" && OUTCOMES.has(value["outcome"])))
+  );
+}
+
+function isNumberOrNull(value: unknown): value is number | null {
+  return value === null || (typeof value === "number" && Number.isFinite(value));
+}
+
+export function isMetricsSample(value: unknown): value is MetricsSample {
+  return (
+    isObject(value) &&
+    typeof value["t"] === "number" &&
+    isNumberOrNull(value["game_cpu_percent"] ?? null) &&
+    isNumberOrNull(value["game_rss_bytes"] ?? null) &&
+    typeof value["lines_per_second"] === "number" &&
+    typeof value["players_online"] === "number"
+  );
+}
+
+export function isGameFacts(value: unknown): value is GameFacts {
+  return (
+    isObject(value) &&
+    isStringOrNull(value["version"] ?? null) &&
+    isInt(value["players_online"]) &&
+    Array.isArray(value["players"]) &&
+    value["players"].every((p) => typeof p === "string")
+  );
+}
+
+/** The status's optional facts, each only when it has the documented shape. */
+export function statusFacts(status: ServerStatus): {
+  run: number | null;
+  lastRun: RunInfo | null;
+  nextRestartAt: string | null;
+  gaveUp: boolean;
+  crashes: number | null;
+  consoleId: string | null;
+  game: GameFacts | null;
+} {
+  const raw = status as unknown as Json;
+  return {
+    run: isInt(raw["run"]) ? raw["run"] : null,
+    lastRun: isRunInfo(raw["last_run"]) ? raw["last_run"] : null,
+    nextRestartAt: typeof raw["next_restart_at"] === "string" ? raw["next_restart_at"] : null,
+    gaveUp: raw["gave_up"] === true,
+    crashes: isInt(raw["crashes"]) ? raw["crashes"] : null,
+    consoleId: typeof raw["console_id"] === "string" ? raw["console_id"] : null,
+    game: isGameFacts(raw["game"]) ? raw["game"] : null,
+  };
 }
 
 export function isServerStatus(value: unknown): value is ServerStatus {

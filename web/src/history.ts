@@ -3,6 +3,15 @@
 export const HISTORY_LIMIT = 100;
 const STORAGE_KEY = "vsmanager.commandHistory";
 
+/** Forgets the stored history (signing out of a device that is not remembered). */
+export function forgetHistory(storage: Storage | null = safeLocalStorage()): void {
+  try {
+    storage?.removeItem(STORAGE_KEY);
+  } catch {
+    // Storage disabled: there is nothing stored to forget.
+  }
+}
+
 export class CommandHistory {
   private entries: string[];
   /** Index into entries while browsing; entries.length means "the draft". */

@@ -1,11 +1,16 @@
 // Entry point: sign in (or reuse the tab's key), then start the page for the key's role.
 import "@xterm/xterm/css/xterm.css";
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { startAdmin, startMonitor } from "./app";
 import { checkKey, InvalidKey, keyStore, type Role } from "./auth";
+import { forgetHistory } from "./history";
 import { explain, flashSignInMessage, showSignIn } from "./signin";
 
 function signOut(message: string): void {
+  // Commands typed on a borrowed or shared browser must not outlive the session; on a
+  // remembered device the history is the user's own and stays.
+  if (!keyStore.isRemembered()) forgetHistory();
   keyStore.clear();
   flashSignInMessage(message);
   // A fresh page is the surest way to drop the socket, timers and every line shown.

@@ -1,33 +1,30 @@
 // How one console entry becomes terminal text: colours per stream, [CMD] prefix, optional
 // timestamp, and the game's own ANSI colours kept. Pure: no DOM, no terminal.
 import type { ConsoleLine, Gap } from "./frames";
+import { escapePlain, sanitize } from "./sanitize";
 
 export type Entry =
   | { readonly kind: "line"; readonly line: ConsoleLine }
   | { readonly kind: "gap"; readonly gap: Gap }
-  | { readonly kind: "note"; readonly text: string; readonly tone: "info" | "error" };
+  | { readonly kind: "note"; readonly text: string; readonly tone: "info" | "error" }
+  | { readonly kind: "run"; readonly text: string };
 
 const RESET = "\x1b[0m";
 // Palette colours, not RGB, so that a theme switch recolours what is already on screen.
+// vsmanager's own marks use bold and backgrounds (inverse), which game text cannot produce
+// (sanitize.ts keeps only its foreground colours): a game line cannot forge them.
 const STYLE = {
-  stderr: "\x1b[31m", // red
+  stderr: "\x1b[31m", // red, like the game's own colours: stderr is game text too
   system: "\x1b[36m", // cyan
+  systemBadge: "\x1b[1;7;36m", // bold, inverse cyan
   command: "\x1b[1;35m", // bold magenta
+  commandBadge: "\x1b[1;7;35m", // bold, inverse magenta
   timestamp: "\x1b[90m", // bright black
-  gap: "\x1b[30;43m", // black on yellow
-  info: "\x1b[33m", // yellow
+  gap: "\x1b[1;30;43m", // bold black on yellow
+  info: "\x1b[1;33m", // bold yellow
   error: "\x1b[1;31m", // bold red
+  run: "\x1b[1;7;34m", // bold, inverse blue: where a run of the game begins
 } as const;
-
-// Game output may carry colour (SGR) sequences, which we render; any other escape sequence
-// or control character could move the cursor, clear the screen or retitle the tab, so it is
-// dropped. Tab is kept.
-const CONTROL = /\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b[\s\S]?|[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
-const SGR = /^\x1b\[[0-9;:]*m$/;
-
-export function sanitize(text: string): string {
-  return text.replace(CONTROL, (match) => (SGR.test(match) ? match : ""));
-}
 
 const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
@@ -54,12 +51,19 @@ export function renderEntry(entry: Entry, timestamps: boolean): string {
       return `${STYLE.gap} ${gapText(entry.gap)} ${RESET}`;
     case "note":
       return `${STYLE[entry.tone]}${sanitize(entry.text)}${RESET}`;
+    case "run":
+      return `${STYLE.run} ${sanitize(entry.text)} ${RESET}`;
     case "line": {
       const { line } = entry;
       const stamp = timestamps ? `${STYLE.timestamp}${formatTime(line.ts)}${RESET} ` : "";
       return `${stamp}${streamStyle(line)}${RESET}`;
     }
   }
+}
+
+/** The command echo's mark: [CMD], or [CMD alice] when the server names the key. */
+export function commandLabel(line: ConsoleLine): string {
+  return line.by === undefined || line.by === "" ? "[CMD]" : `[CMD ${line.by}]`;
 }
 
 function streamStyle(line: ConsoleLine): string {
@@ -70,14 +74,18 @@ function streamStyle(line: ConsoleLine): string {
     case "stderr":
       return `${STYLE.stderr}${text}`;
     case "system":
-      return `${STYLE.system}[vsmanager] ${text}`;
+      return `${STYLE.systemBadge}[vsmanager]${RESET} ${STYLE.system}${text}`;
     case "command":
-      return `${STYLE.command}[CMD] ${text}`;
+      return `${STYLE.commandBadge}${sanitize(commandLabel(line))}${RESET} ${STYLE.command}${text}`;
   }
 }
 
-/** One line of a downloaded .log file: plain text, no colour. */
+/**
+ * One line of a downloaded .log file: plain text, no colour, every control character shown
+ * escaped (`\x1b[2J`, `\u202e`) like the terminal client, so the file cannot act on
+ * whatever later displays it.
+ */
 export function plainLine(line: ConsoleLine): string {
-  const prefix = { stdout: "", stderr: "[stderr] ", system: "[vsmanager] ", command: "[CMD] " }[line.stream];
-  return `${line.ts} ${prefix}${line.text}`;
+  const prefix = { stdout: "", stderr: "[stderr] ", system: "[vsmanager] ", command: `${commandLabel(line)} ` }[line.stream];
+  return escapePlain(`${line.ts} ${prefix}${line.text}`);
 }

@@ -20,6 +20,9 @@ export interface ViewOptions {
 export interface CellStyle {
   readonly fgPalette: number | null;
   readonly bold: boolean;
+  readonly inverse: boolean;
+  readonly underline: boolean;
+  readonly bgPalette: number | null;
 }
 
 export class ConsoleView {
@@ -82,6 +85,11 @@ export class ConsoleView {
 
   appendNote(text: string, tone: "info" | "error" = "info"): void {
     this.add({ kind: "note", text, tone });
+  }
+
+  /** A band marking where a run of the game begins (or how it ended). */
+  appendRunMark(text: string): void {
+    this.add({ kind: "run", text });
   }
 
   /** Forget everything shown, then show a note saying why. */
@@ -173,7 +181,13 @@ export class ConsoleView {
       if (line === undefined || x < 0) continue;
       const cell: IBufferCell | undefined = line.getCell(x);
       if (cell === undefined) return null;
-      return { fgPalette: cell.isFgPalette() ? cell.getFgColor() : null, bold: cell.isBold() !== 0 };
+      return {
+        fgPalette: cell.isFgPalette() ? cell.getFgColor() : null,
+        bold: cell.isBold() !== 0,
+        inverse: cell.isInverse() !== 0,
+        underline: cell.isUnderline() !== 0,
+        bgPalette: cell.isBgPalette() ? cell.getBgColor() : null,
+      };
     }
     return null;
   }

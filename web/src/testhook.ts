@@ -2,6 +2,7 @@
 // and how the connection fared. It exposes nothing a user could not see on screen, and
 // offers no way to change anything.
 import type { ConsoleConnection } from "./connection";
+import type { ResourceStrip } from "./strip";
 import type { CellStyle, ConsoleView } from "./terminal";
 
 export interface TestHook {
@@ -14,15 +15,32 @@ export interface TestHook {
   readonly connects: () => number;
   readonly lastSeq: () => number | null;
   readonly connectionState: () => string;
+  readonly consoleId: () => string | null;
+  readonly chartPoints: () => number;
+  readonly metricsPolls: () => number;
+}
+
+/** The Monitor page's part: no console, only the strip. */
+export interface MonitorTestHook {
+  readonly chartPoints: () => number;
+  readonly metricsPolls: () => number;
 }
 
 declare global {
   interface Window {
     __vsmTest?: TestHook;
+    __vsmMonitorTest?: MonitorTestHook;
   }
 }
 
-export function installTestHook(view: ConsoleView, connection: ConsoleConnection): void {
+export function installMonitorTestHook(strip: ResourceStrip): void {
+  window.__vsmMonitorTest = Object.freeze({
+    chartPoints: () => strip.samples,
+    metricsPolls: () => strip.polls,
+  });
+}
+
+export function installTestHook(view: ConsoleView, connection: ConsoleConnection, strip: ResourceStrip): void {
   window.__vsmTest = Object.freeze({
     keptSeqs: () => view.keptSeqs(),
     bufferText: () => view.bufferText(),
@@ -33,5 +51,8 @@ export function installTestHook(view: ConsoleView, connection: ConsoleConnection
     connects: () => connection.connects,
     lastSeq: () => connection.lastSeen,
     connectionState: () => connection.current.kind,
+    consoleId: () => connection.console,
+    chartPoints: () => strip.samples,
+    metricsPolls: () => strip.polls,
   });
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 import { Backoff } from "../src/backoff";
-import { ConsoleConnection, type ConnectionState } from "../src/connection";
+import { ConsoleConnection, CredentialRefused, type ConnectionState, type Credential } from "../src/connection";
 import type { ConsoleLine, Gap } from "../src/frames";
 
 class FakeSocket {
@@ -45,10 +45,16 @@ interface Seen {
   states: ConnectionState["kind"][];
 }
 
-function connect(): { connection: ConsoleConnection; seen: Seen } {
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+let tickets = 0;
+
+async function connect(
+  credential: () => Promise<Credential> = async () => ({ ticket: `t&${++tickets}` }),
+): Promise<{ connection: ConsoleConnection; seen: Seen }> {
   const seen: Seen = { lines: [], gaps: [], resets: 0, states: [] };
   const connection = new ConsoleConnection(
-    { key: "k&y", historyLines: 500, backoff: new Backoff({ initialMs: 1, maxMs: 1, factor: 1 }, () => 0) },
+    { credential, historyLines: 500, backoff: new Backoff({ initialMs: 1, maxMs: 1, factor: 1 }, () => 0) },
     {
       onLines: (lines) => seen.lines.push(...lines.map((l) => l.seq)),
       onGap: (gap) => seen.gaps.push(gap),
@@ -61,6 +67,7 @@ function connect(): { connection: ConsoleConnection; seen: Seen } {
     },
   );
   connection.start();
+  await settle(); // the ticket is fetched before the socket opens
   return { connection, seen };
 }
 
@@ -78,22 +85,27 @@ async function nextSocket(count: number): Promise<FakeSocket> {
 
 beforeEach(() => {
   FakeSocket.all = [];
+  tickets = 0;
 });
 
-test("first connect asks for history, a reconnect for what came after", async () => {
-  const { connection, seen } = connect();
+test("first connect asks for history, a reconnect for what came after, each with a fresh ticket", async () => {
+  const { connection, seen } = await connect();
   const first = new URL(latest().url);
   assert.equal(first.protocol, "ws:");
-  assert.equal(first.searchParams.get("api_key"), "k&y");
+  assert.equal(first.searchParams.get("ticket"), "t&1");
+  assert.equal(first.searchParams.get("api_key"), null);
   assert.equal(first.searchParams.get("history_lines"), "500");
   assert.equal(first.searchParams.get("after"), null);
   latest().open();
+  latest().frame({ type: "status", state: "running", pid: 1, uptime_s: 1, exit_code: null, started_at: null, restarts: 0, console_id: "c0ffee" });
   latest().frame({ type: "lines", lines: [line(1), line(2), line(3)] });
   latest().drop();
   assert.equal(connection.current.kind, "waiting");
   const second = await nextSocket(2);
-  assert.equal(new URL(second.url).searchParams.get("after"), "3");
-  assert.equal(new URL(second.url).searchParams.get("history_lines"), null);
+  const query = new URL(second.url).searchParams;
+  assert.equal(query.get("after"), "3");
+  assert.equal(query.get("console_id"), "c0ffee");
+  assert.equal(query.get("ticket"), "t&2");
   second.open();
   // A server that resent lines would be caught here: handed on once, counted.
   second.frame({ type: "lines", lines: [line(3), line(4)] });
@@ -103,7 +115,7 @@ test("first connect asks for history, a reconnect for what came after", async ()
 });
 
 test("a gap moves the resume point past the lines that were lost", async () => {
-  const { connection, seen } = connect();
+  const { connection, seen } = await connect();
   latest().open();
   latest().frame({ type: "lines", lines: [line(1)] });
   latest().frame({ type: "gap", from_seq: 2, to_seq: 9, count: 8 });
@@ -115,8 +127,47 @@ test("a gap moves the resume point past the lines that were lost", async () => {
   connection.close();
 });
 
-test("after_out_of_range (vsmanager restarted) starts afresh from seq 1", () => {
-  const { connection, seen } = connect();
+test("console_restarted: what follows is a fresh start, in the new numbering", async () => {
+  const { connection, seen } = await connect();
+  latest().open();
+  latest().frame({ type: "status", state: "running", pid: 1, uptime_s: 1, exit_code: null, started_at: null, restarts: 0, console_id: "old" });
+  latest().frame({ type: "lines", lines: [line(41), line(42)] });
+  latest().drop();
+  const again = await nextSocket(2);
+  assert.equal(new URL(again.url).searchParams.get("console_id"), "old");
+  again.open();
+  again.frame({ type: "error", code: "console_restarted", message: "vsmanager restarted" });
+  again.frame({ type: "status", state: "running", pid: 2, uptime_s: 1, exit_code: null, started_at: null, restarts: 0, console_id: "new" });
+  again.frame({ type: "lines", lines: [line(5), line(6)] }); // older lines evicted: history starts at 5
+  assert.equal(seen.resets, 1);
+  assert.deepEqual(seen.lines, [41, 42, 5, 6]);
+  assert.equal(connection.duplicatesDropped, 0);
+  assert.equal(connection.console, "new");
+  again.drop();
+  const third = await nextSocket(3);
+  assert.equal(new URL(third.url).searchParams.get("after"), "6");
+  assert.equal(new URL(third.url).searchParams.get("console_id"), "new");
+  connection.close();
+});
+
+test("a vsmanager without tickets gets the key, and a refused ticket signs out", async () => {
+  const old = await connect(async () => ({ apiKey: "k&y" }));
+  assert.equal(new URL(latest().url).searchParams.get("api_key"), "k&y");
+  old.connection.close();
+  const refused = await connect(async () => {
+    throw new CredentialRefused(401);
+  });
+  assert.equal(refused.connection.current.kind, "signed-out");
+  assert.equal(FakeSocket.all.length, 1); // no socket was opened for the refused ticket
+  const unreachable = await connect(async () => {
+    throw new Error("network down");
+  });
+  assert.equal(unreachable.connection.current.kind, "waiting");
+  unreachable.connection.close();
+});
+
+test("after_out_of_range (an older vsmanager restarted) starts afresh from seq 1", async () => {
+  const { connection, seen } = await connect();
   latest().open();
   latest().frame({ type: "lines", lines: [line(41), line(42)] });
   latest().frame({ type: "error", code: "after_out_of_range", message: "restarted" });
@@ -128,7 +179,7 @@ test("after_out_of_range (vsmanager restarted) starts afresh from seq 1", () => 
 });
 
 test("a rejected key signs out instead of retrying", async () => {
-  const { connection, seen } = connect();
+  const { connection, seen } = await connect();
   latest().drop(4001);
   assert.equal(connection.current.kind, "signed-out");
   await new Promise((r) => setTimeout(r, 20));
@@ -137,8 +188,8 @@ test("a rejected key signs out instead of retrying", async () => {
   connection.close();
 });
 
-test("commands go over the socket only while connected", () => {
-  const { connection } = connect();
+test("commands go over the socket only while connected", async () => {
+  const { connection } = await connect();
   assert.equal(connection.sendCommand("/help"), false);
   latest().open();
   assert.equal(connection.sendCommand("/help"), true);

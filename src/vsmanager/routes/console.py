@@ -2,31 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect
 
-from vsmanager.auth import KeyRing, Role
 from vsmanager.commands import InvalidCommand, validate_command
 from vsmanager.console import MAX_SEQ
 from vsmanager.errors import ApiError
 from vsmanager.feed import ConsoleFeed
-from vsmanager.routes.deps import AdminRole, FeedDep, SettingsDep, SupervisorDep, client_address
+from vsmanager.gatekeeper import (
+    REVOKED_REASON,
+    AuthRefused,
+    CommandRateLimited,
+    Gatekeeper,
+)
+from vsmanager.roles import Identity, Role
+from vsmanager.routes.deps import (
+    AdminRole,
+    FeedDep,
+    GatekeeperDep,
+    SettingsDep,
+    SupervisorDep,
+    audit,
+    client_address,
+    websocket_identity,
+)
 from vsmanager.settings import Settings
 from vsmanager.streaming import (
     WS_4001_UNAUTHORIZED,
-    WS_4003_FORBIDDEN,
     WS_4400_BAD_REQUEST,
     BadQuery,
     ConsoleSession,
+    SendWatchdog,
     close_before_streaming,
     describe_client,
     parse_options,
     session_summary,
 )
 from vsmanager.supervisor import Supervisor
+
+# How long the close of a revoked key's socket may wait for the client's socket to drain.
+_REVOKE_CLOSE_TIMEOUT_S = 2.0
 
 log = structlog.get_logger("vsmanager.api")
 router = APIRouter(prefix="/console", tags=["console"])
@@ -40,6 +61,7 @@ class LineOut(BaseModel):
     ts: str
     stream: Literal["stdout", "stderr", "command", "system"]
     text: str
+    by: str | None = Field(None, description="Name of the key that made the line, when one did.")
 
 
 class HistoryOut(BaseModel):
@@ -74,7 +96,8 @@ class CommandOut(BaseModel):
     seq: int = Field(description="Seq of the command's echo line; its answer follows it.")
 
 
-@router.get("/history", response_model=HistoryOut)
+# exclude_unset: "by" appears only on the lines that have one.
+@router.get("/history", response_model=HistoryOut, response_model_exclude_unset=True)
 async def history(
     role: AdminRole,
     feed: FeedDep,
@@ -132,18 +155,25 @@ async def runs(role: AdminRole, feed: FeedDep, supervisor: SupervisorDep) -> dic
     }
 
 
-@router.post("/command", response_model=CommandOut, status_code=202)
+@router.post("/command", response_model=CommandOut, status_code=202,
+             responses={429: {"description": "Too many commands from this key."}})
 async def command(
     body: CommandIn,
-    role: AdminRole,
+    identity: AdminRole,
     supervisor: SupervisorDep,
     settings: SettingsDep,
+    gatekeeper: GatekeeperDep,
     request: Request,
 ) -> dict[str, object]:
     text = _validated(body.command, settings)
-    seq = await supervisor.send_command(text)
-    log.info("console_command", role=role.value, client=client_address(request), via="http",
-             command=text)
+    try:
+        gatekeeper.take_command(identity)
+    except CommandRateLimited as exc:
+        raise ApiError(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)}) from None
+    seq = await supervisor.send_command(text, by=identity.name)
+    log.info("console_command", key_name=identity.name, role=identity.role.value,
+             client=client_address(request), via="http", command=text)
+    audit(request, "command", identity, via="http", command=text)
     return {"accepted": True, "seq": seq}
 
 
@@ -159,16 +189,13 @@ async def console_ws(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings: Settings = state.settings
     client = describe_client(websocket)
-    keyring: KeyRing = state.keyring
-    key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
-    role = keyring.role_for(key)
-    if role is None:
-        log.info("console_ws_refused", client=client, close_code=WS_4001_UNAUTHORIZED)
-        await close_before_streaming(websocket, WS_4001_UNAUTHORIZED, "missing or invalid API key")
-        return
-    if role is not Role.ADMIN:
-        log.info("console_ws_refused", client=client, close_code=WS_4003_FORBIDDEN)
-        await close_before_streaming(websocket, WS_4003_FORBIDDEN, "the console needs the admin role")
+    gatekeeper: Gatekeeper = state.gatekeeper
+    try:
+        identity = websocket_identity(websocket)
+        gatekeeper.authorize(identity, Role.ADMIN, "the console")
+    except AuthRefused as exc:
+        log.info("console_ws_refused", client=client, close_code=exc.close_code)
+        await close_before_streaming(websocket, exc.close_code, exc.reason)
         return
     try:
         options = parse_options(websocket.query_params, settings)
@@ -178,11 +205,40 @@ async def console_ws(websocket: WebSocket) -> None:
         return
     feed: ConsoleFeed = state.feed
     supervisor: Supervisor = state.supervisor
-    await websocket.accept()
-    session = ConsoleSession(websocket, feed, supervisor, settings, options, client)
-    log.info("console_ws_connected", client=client, format=options.format, after=options.after,
-             history_lines=options.history_lines if options.after is None else None)
+    async def run_command(text: str) -> None:
+        gatekeeper.take_command(identity)
+        await supervisor.send_command(text, by=identity.name)
+        audit(websocket, "command", identity, via="websocket", command=text)
+
+    with gatekeeper.revocation(identity) as revoked:
+        await websocket.accept()
+        session = ConsoleSession(websocket, feed, supervisor, settings, options, client, run_command)
+        log.info("console_ws_connected", client=client, key_name=identity.name, format=options.format,
+                 after=options.after,
+                 history_lines=options.history_lines if options.after is None else None)
+        try:
+            await _run_until_revoked(session, state.watchdog, revoked, identity)
+        finally:
+            log.info("console_ws_disconnected", client=client, **session_summary(session))
+
+
+async def _run_until_revoked(
+    session: ConsoleSession, watchdog: SendWatchdog, revoked: asyncio.Event, identity: Identity
+) -> None:
+    """Run the session until it ends or its key is revoked; then close it with 4001."""
+    run = asyncio.create_task(session.run(watchdog), name="console-session")
+    waiter = asyncio.create_task(revoked.wait(), name="console-revocation")
     try:
-        await session.run(state.watchdog)
+        await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        log.info("console_ws_disconnected", client=client, **session_summary(session))
+        waiter.cancel()
+        if not run.done():
+            run.cancel()
+        await asyncio.gather(run, waiter, return_exceptions=True)
+    if not revoked.is_set() or session.close_code is not None:
+        return
+    session.close_code = WS_4001_UNAUTHORIZED
+    log.info("console_ws_revoked", client=session.client, key_name=identity.name)
+    with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+        async with asyncio.timeout(_REVOKE_CLOSE_TIMEOUT_S):
+            await session.ws.close(WS_4001_UNAUTHORIZED, REVOKED_REASON)

@@ -9,7 +9,8 @@ import structlog
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, client_address
+from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, audit, client_address
+from vsmanager.routes.metrics import GameStatus
 from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.api")
@@ -43,6 +44,7 @@ class ServerStatus(BaseModel):
     gave_up: bool = Field(description="Crashed VS_SERVER_RESTART_LIMIT times: not restarting.")
     leftover_pids: list[int] = Field(
         description="Processes still holding the game's console after it exited.")
+    game: GameStatus
 
 
 @router.get("/status", response_model=ServerStatus)
@@ -66,20 +68,24 @@ _START_FAILED: dict[int | str, dict[str, Any]] = {
 @router.post("/start", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED,
              responses=_START_FAILED)
 async def start(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="start", role=role.value, client=client_address(request))
-    await supervisor.start()
+    log.info("server_action", action="start", key_name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    await supervisor.start(by=identity.name)
+    audit(request, "start", identity)
     await _wait_settled(supervisor, wait)
     return supervisor.status()
 
 
 @router.post("/stop", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED)
 async def stop(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="stop", role=role.value, client=client_address(request))
-    await supervisor.stop()
+    log.info("server_action", action="stop", key_name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    await supervisor.stop(by=identity.name)
+    audit(request, "stop", identity)
     await supervisor.wait_exited(wait)
     return supervisor.status()
 
@@ -87,10 +93,13 @@ async def stop(
 @router.post("/restart", response_model=ServerStatus, status_code=status.HTTP_202_ACCEPTED,
              responses=_START_FAILED)
 async def restart(
-    role: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
+    identity: AdminRole, supervisor: SupervisorDep, request: Request, wait: float = Wait
 ) -> dict[str, object]:
-    log.info("server_action", action="restart", role=role.value, client=client_address(request))
-    started = await supervisor.restart()  # a server that is not alive: start_failed raised here
+    log.info("server_action", action="restart", key_name=identity.name, role=identity.role.value,
+             client=client_address(request))
+    # A server that is not alive: start_failed raised here.
+    started = await supervisor.restart(by=identity.name)
+    audit(request, "restart", identity)
     if wait > 0:
         # A start failure after the stop answers like start does (503 start_failed).
         done, _ = await asyncio.wait({started}, timeout=wait)

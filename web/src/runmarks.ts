@@ -1,0 +1,48 @@
+// Where each run of the game begins in the console: a band before the run's first line.
+//
+// Two sources, because neither alone sees everything: /console/runs gives the first seq of
+// every run still in the buffer (exact, for the history shown on connecting), and a status
+// frame whose `run` changes while we watch marks a run that starts live (in the stream's
+// order, so at the moment it began). Each run is marked once. Pure: no DOM.
+import type { RunInfo } from "./frames";
+
+export class RunMarks {
+  private readonly startsAt = new Map<number, RunInfo>();
+  private readonly marked = new Set<number>();
+  private lastStatusRun: number | null = null;
+
+  constructor(private readonly formatTime: (ts: string) => string) {}
+
+  /** The runs vsmanager holds (from /console/runs). */
+  learn(runs: readonly RunInfo[]): void {
+    for (const run of runs) if (run.first_seq !== undefined) this.startsAt.set(run.first_seq, run);
+  }
+
+  /** The mark to show before the line `seq`, if a run begins there and is not marked yet. */
+  before(seq: number): string | null {
+    const run = this.startsAt.get(seq);
+    if (run === undefined || this.marked.has(run.run)) return null;
+    this.marked.add(run.run);
+    return this.text(run.run, run.started_at);
+  }
+
+  /** The mark to show now, when a status frame says a new run has begun while we watch. */
+  onStatus(run: number | null, startedAt: string | null): string | null {
+    const previous = this.lastStatusRun;
+    this.lastStatusRun = run;
+    if (run === null || previous === null || run === previous || this.marked.has(run)) return null;
+    this.marked.add(run);
+    return this.text(run, startedAt);
+  }
+
+  /** vsmanager restarted: its runs are numbered afresh. */
+  reset(): void {
+    this.startsAt.clear();
+    this.marked.clear();
+    this.lastStatusRun = null;
+  }
+
+  private text(run: number, startedAt: string | null): string {
+    return `▶ run ${run}${startedAt === null ? "" : ` · started ${this.formatTime(startedAt)}`}`;
+  }
+}
