@@ -348,3 +348,11 @@ def test_every_variable_the_project_reads_is_known() -> None:
     quoted = re.compile(r"""["'](VS_[A-Z0-9_]*[A-Z0-9])["']""")
     names = {name for path in sources for name in quoted.findall(path.read_text(encoding="utf-8"))}
     assert names and unknown_variables(dict.fromkeys(names, "x")) == []
+
+
+def test_weak_key_in_a_file_is_refused_naming_the_file(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    key_file = write(tmp_path / "admin.key", "a" * 40)
+    clean_env.setenv("VS_API_KEY_ADMIN_FILE", str(key_file))
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"VS_API_KEY_ADMIN_FILE: the key in {key_file} is too weak")

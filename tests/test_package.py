@@ -225,11 +225,13 @@ def test_installed_demo_serves_the_page_and_its_assets(demo: Demo) -> None:
     page = httpx.get(f"{demo.url}/", timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert 'id="signin-key"' in page.text
+    kinds = {".js": "javascript", ".css": "text/css"}
     for asset in page_assets(page.text):
         response = httpx.get(f"{demo.url}/{asset}", timeout=10)
-        assert response.status_code == 200, asset
-        kind = "javascript" if asset.endswith(".js") else "css"
-        assert kind in response.headers["content-type"] and len(response.content) > 1000
+        assert response.status_code == 200 and response.content, asset
+        kind = kinds.get(Path(asset).suffix)
+        if kind is not None:
+            assert kind in response.headers["content-type"] and len(response.content) > 1000, asset
 
 
 def test_installed_demo_reports_its_version_in_healthz(demo: Demo) -> None:
@@ -242,7 +244,7 @@ def test_installed_page_signs_in_and_shows_the_console_in_a_browser(demo: Demo) 
         if REQUIRE_BROWSER:
             pytest.fail(f"VS_REQUIRE_BROWSER=1 but chromium is not at {CHROMIUM}")
         pytest.skip(f"chromium not found at {CHROMIUM} (Debian's chromium, or set VS_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     wait_ms = int(30_000 * TIME_SCALE)
     with sync_playwright() as playwright:
@@ -256,10 +258,10 @@ def test_installed_page_signs_in_and_shows_the_console_in_a_browser(demo: Demo) 
             page.goto(f"{demo.url}/")
             page.fill("#signin-key", demo.admin_key)
             page.click("#signin-submit")
-            page.wait_for_function(
-                "document.querySelector('#server-state')?.textContent.trim() === 'running'")
-            page.wait_for_function(
-                "document.querySelector('.xterm-rows')?.textContent.includes('Dedicated Server now running')")
+            # Locators, not wait_for_function: the page's CSP rightly forbids evaluating strings.
+            expect(page.locator("#server-state")).to_have_text("running", timeout=wait_ms)
+            expect(page.locator(".xterm-rows")).to_contain_text("Dedicated Server now running",
+                                                                timeout=wait_ms)
             assert not errors, errors
         finally:
             browser.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import getpass
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def config(tmp_path: Path) -> Path:
     server, data = tmp_path / "srv" / "vs", tmp_path / "srv" / "vs-data"
     server.mkdir(parents=True)
     data.mkdir()
-    (tmp_path / "admin.key").write_text("k" * 32)
+    (tmp_path / "admin.key").write_text(secrets.token_urlsafe(24))
     path = tmp_path / "vsmanager.toml"
     path.write_text(
         'api_key_admin_file = "admin.key"\n'

@@ -396,8 +396,10 @@ def _read_key_file(path: Path, variable: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ValueError(f"{variable}: cannot read the key from {path} ({reason})") from None
-    if len(key) < MIN_KEY_LENGTH:
-        raise ValueError(f"{variable}: the key in {path} must be at least {MIN_KEY_LENGTH} characters "
+    # Checked here, not only by the key's own validator, so the message names the file.
+    reason = weak_key_reason(key)
+    if reason is not None:
+        raise ValueError(f"{variable}: the key in {path} {reason} "
                          "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
     return key
 
