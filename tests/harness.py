@@ -132,6 +132,12 @@ def run_vsmanager(
         VS_SERVER_AUTOSTART="true" if autostart else "false",
         VS_SERVER_STOP_TIMEOUT="5",
         VS_SERVER_KILL_TIMEOUT="2",
+        # Every test client comes from 127.0.0.1: the per-address caps are tested where a test
+        # sets them (test_transport, test_clients), not hit by a crowd of test clients.
+        VS_HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
+        VS_WS_MAX_CONNECTIONS_PER_CLIENT="100000",
+        # Tests read the log as people do (a file is not a terminal, so auto would be JSON).
+        VS_LOG_FORMAT="console",
         PYTHONUNBUFFERED="1",
     )
     # Each game its own working directory: the instance lock lives there, and tests run

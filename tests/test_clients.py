@@ -119,5 +119,5 @@ def test_the_log_names_the_forwarded_client_only_behind_a_trusted_proxy(
     deadline = time.monotonic() + 5 * TIME_SCALE
     while "198.51.100.9" not in behind_proxy.log_text() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert '"client": "198.51.100.9"' in behind_proxy.log_text()
+    assert "client=198.51.100.9" in behind_proxy.log_text()
     assert "198.51.100.9" not in untrusting.log_text()

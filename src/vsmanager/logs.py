@@ -93,10 +93,12 @@ def _escape_char(c: str) -> str:
 
 
 def console_value(value: object) -> str:
-    text = escape(value if isinstance(value, str) else str(value))
-    if text == "" or any(c in text for c in ' ="\\'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
+    """A value as ``key=value`` shows it: bare when that is unambiguous, else Python's repr,
+    which quotes and escapes everything not printable (U+2028 and bidi controls included)."""
+    text = value if isinstance(value, str) else str(value)
+    if text and text.isprintable() and not any(c in text for c in " =\"'\\"):
+        return text
+    return repr(text)
 
 
 class _Formatter(logging.Formatter):
