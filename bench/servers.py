@@ -89,9 +89,9 @@ def run_target(
             VS_SERVER_STOP_TIMEOUT="1",
             VS_SERVER_KILL_TIMEOUT="1",
             VS_WS_COMPRESSION="true" if compression else "false",
-            # The benchmark's crowd all comes from 127.0.0.1: no per-address caps.
-            VS_HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
+            # Every load client comes from 127.0.0.1: lift the per-address caps (32 each).
             VS_WS_MAX_CONNECTIONS_PER_CLIENT="100000",
+            VS_HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
         )
         env.update({f"VS_{k.upper()}": v for k, v in (settings or {}).items()})
         if pythonpath:
