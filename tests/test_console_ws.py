@@ -196,7 +196,8 @@ async def test_a_crowd_of_json_clients_gets_every_line_in_fewer_larger_frames() 
     # groups. Each client must still get every line exactly once, several to a frame.
     clients, wanted = 60, 400
     with run_vsmanager(simulator_command("--events-per-second", "1000"),
-                       ws_frames_per_second=1000) as vsm:
+                       ws_frames_per_second=1000, ws_max_connections_per_client=100,
+                       http_max_connections_per_client=100) as vsm:
         vsm.wait_for_state("running")
 
         async def watch() -> tuple[list[int], int]:
