@@ -32,7 +32,7 @@ def config(tmp_path: Path) -> Path:
     server, data = tmp_path / "srv" / "vs", tmp_path / "srv" / "vs-data"
     server.mkdir(parents=True)
     data.mkdir()
-    (tmp_path / "admin.key").write_text("k" * 32)
+    (tmp_path / "admin.key").write_text("systemd-test-key-0123456789abcdef")
     path = tmp_path / "vsmanager.toml"
     path.write_text(
         'api_key_admin_file = "admin.key"\n'
