@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from harness import VsManager, run_vsmanager
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No VS_* variable from the machine running the tests leaks into in-process settings."""
+    for name in list(os.environ):
+        if name.upper().startswith("VS_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ keys read from files, warnings for unknown VS_* variables, and `vsmanager config
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -18,13 +17,8 @@ ADMIN_KEY = "admin-key-0123456789abcdef"
 MONITOR_KEY = "monitor-key-0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No VS_* variable from the machine running the tests leaks in."""
-    for name in list(os.environ):
-        if name.upper().startswith("VS_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
+# No VS_* variable from the machine running the tests leaks in (conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def write(path: Path, text: str) -> Path:

@@ -25,12 +25,8 @@ exec {shlex.quote(sys.executable)} -u -m vsmanager simulate --startup-seconds 0.
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.upper().startswith("VS_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
+# No VS_* variable from the machine running the tests leaks in (conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,13 +14,8 @@ MONITOR_KEY = "monitor-key-0123456789abcdef"
 READY_LINE = "Dedicated Server now running on Port 42420 and all ips!"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No VS_* variable from the machine running the tests leaks in."""
-    for name in list(os.environ):
-        if name.upper().startswith("VS_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
+# No VS_* variable from the machine running the tests leaks in (conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def refused(**env: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import configparser
 import getpass
-import os
 import secrets
 import shutil
 import subprocess
@@ -19,12 +18,8 @@ from vsmanager.systemd_unit import SHUTDOWN_MARGIN_S, UnitFacts, data_path, rend
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.upper().startswith("VS_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
+# No VS_* variable from the machine running the tests leaks in (conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture
