@@ -52,7 +52,9 @@ def keys_file(tmp_path: Path) -> Path:
 
 @contextlib.contextmanager
 def run_named(keys_file: Path, audit_log: Path, **settings: object) -> Iterator[VsManager]:
-    """vsmanager with a keys file (alice: admin, bob: monitor, ...) and an audit log."""
+    """vsmanager with a keys file (alice: admin, bob: monitor, ...) and an audit log; its log
+    in JSON lines, which log_events reads."""
+    settings.setdefault("log_format", "json")
     with run_vsmanager(keys_file=keys_file, audit_log=audit_log, **settings) as vsm:
         vsm.wait_for_state("running")
         yield vsm
@@ -291,7 +293,7 @@ def test_the_block_ends_after_the_cooldown() -> None:
 
 
 def test_a_flood_of_failures_is_logged_within_a_budget() -> None:
-    with run_vsmanager(auth_failure_limit=1_000_000) as vsm, \
+    with run_vsmanager(auth_failure_limit=1_000_000, log_format="json") as vsm, \
             client_from(vsm, "127.0.0.7", WRONG_KEY) as bad:
         started = time.monotonic()
         for _ in range(300):
