@@ -97,7 +97,8 @@ class CommandOut(BaseModel):
 
 
 # exclude_unset: "by" appears only on the lines that have one.
-@router.get("/history", response_model=HistoryOut, response_model_exclude_unset=True)
+@router.get("/history", response_model=HistoryOut, response_model_exclude_unset=True,
+            responses={404: {"description": "run_not_found: ?run=N names a run with no lines left."}})
 async def history(
     role: AdminRole,
     feed: FeedDep,
