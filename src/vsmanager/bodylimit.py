@@ -25,12 +25,14 @@ class BodyTooLarge(HTTPException):
 
 
 def presented_key(scope: Scope) -> str | None:
-    """The key an HTTP request presents: ``X-API-Key`` or ``Authorization: Bearer``."""
+    """The key a request presents: ``X-API-Key`` or ``Authorization: Bearer``, surrounding
+    whitespace trimmed (keys hold none). The one reading of it, for this early check and
+    for the routes' key check alike."""
     headers = Headers(scope=scope)
     key = headers.get("x-api-key")
-    if key:
+    if key and key.strip():
         return key.strip()
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None

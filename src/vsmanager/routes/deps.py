@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from vsmanager import clients
+from vsmanager import bodylimit, clients
 from vsmanager.errors import ApiError
 from vsmanager.feed import ConsoleFeed
 from vsmanager.gatekeeper import AuthRefused, Gatekeeper
@@ -55,15 +55,8 @@ def client_address(conn: HTTPConnection) -> str:
 
 
 def presented_key(conn: HTTPConnection) -> str | None:
-    """The key in ``X-API-Key`` or ``Authorization: Bearer``, surrounding whitespace trimmed
-    (keys hold none)."""
-    key = conn.headers.get("x-api-key")
-    if key is not None and key.strip():
-        return key.strip()
-    scheme, _, credentials = conn.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return key
+    """The key in ``X-API-Key`` or ``Authorization: Bearer``, trimmed."""
+    return bodylimit.presented_key(conn.scope)
 
 
 def authenticate(conn: HTTPConnection, *, key: str | None = None, ticket: str | None = None) -> Identity:
