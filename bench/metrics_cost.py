@@ -94,12 +94,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def line_cost(repeat: int) -> None:
-    from vsmanager.console import ConsoleBuffer
-    from vsmanager.counters import ConsoleCounters
-    from vsmanager.feed import ConsoleFeed
-    from vsmanager.profile import GameFacts, build_profile
-    from vsmanager.settings import load_settings
-    from vsmanager.supervisor import Supervisor
+    from vsmanager.config.settings import load_settings
+    from vsmanager.console.buffer import ConsoleBuffer
+    from vsmanager.console.counters import ConsoleCounters
+    from vsmanager.console.feed import ConsoleFeed
+    from vsmanager.game.profile import GameFacts, build_profile
+    from vsmanager.game.supervisor import Supervisor
 
     settings = load_settings(api_key_admin=ADMIN_KEY, server_command="true")
     supervisor = Supervisor(settings, ConsoleFeed(ConsoleBuffer(10_000, 16 * 1024 * 1024)))

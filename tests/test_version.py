@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from harness import ADMIN_KEY
 from vsmanager import __version__, cli
 from vsmanager.app import create_app
-from vsmanager.settings import load_settings
+from vsmanager.config.settings import load_settings
 
 
 def test_version_option_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,20 +12,20 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vsmanager import __version__
-from vsmanager.audit import AuditLog
-from vsmanager.auth import KeyRing
-from vsmanager.console import ConsoleBuffer
-from vsmanager.errors import install_error_handlers
-from vsmanager.feed import ConsoleFeed
-from vsmanager.gatekeeper import Gatekeeper
-from vsmanager.guards import WebMount, install_guards
-from vsmanager.keywatch import KeysFileWatcher
-from vsmanager.metrics import MetricsSampler
-from vsmanager.prometheus import build_registry
+from vsmanager.access.audit import AuditLog
+from vsmanager.access.auth import KeyRing
+from vsmanager.access.gatekeeper import Gatekeeper
+from vsmanager.access.keywatch import KeysFileWatcher
+from vsmanager.config.settings import Settings
+from vsmanager.console.buffer import ConsoleBuffer
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.edge.guards import WebMount, install_guards
+from vsmanager.game.supervisor import Supervisor
+from vsmanager.ops.metrics import MetricsSampler
+from vsmanager.ops.prometheus import build_registry
 from vsmanager.routes import auth, console, health, metrics, server
-from vsmanager.settings import Settings
-from vsmanager.streaming import KeepServerSend, SendWatchdog
-from vsmanager.supervisor import Supervisor
+from vsmanager.routes.errors import install_error_handlers
+from vsmanager.stream.session import KeepServerSend, SendWatchdog
 
 log = structlog.get_logger("vsmanager.app")
 

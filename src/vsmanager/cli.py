@@ -7,9 +7,12 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from vsmanager import __version__, keys_command, remote, setup_commands, simulator
-from vsmanager.keys import KeysFileError, generate_key
-from vsmanager.settings import Settings, SettingsError, load_settings
+from vsmanager import __version__, remote
+from vsmanager.access.keys import KeysFileError, generate_key
+from vsmanager.config.settings import Settings, SettingsError, load_settings
+from vsmanager.game import simulator
+from vsmanager.setup import commands as setup_commands
+from vsmanager.setup import keys_command
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

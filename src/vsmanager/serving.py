@@ -16,14 +16,14 @@ from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
 from vsmanager.app import create_app
-from vsmanager.dumpable import make_non_dumpable
-from vsmanager.feed import ConsoleFeed
-from vsmanager.guards import trusted_proxies
-from vsmanager.httpprotocol import protocol_class
-from vsmanager.logs import configure_logging
-from vsmanager.settings import Settings
-from vsmanager.supervisor import Supervisor
-from vsmanager.ws_protocol import ConsoleWebSocketProtocol
+from vsmanager.config.settings import Settings
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.edge.guards import trusted_proxies
+from vsmanager.edge.httpprotocol import protocol_class
+from vsmanager.edge.ws_protocol import ConsoleWebSocketProtocol
+from vsmanager.game.dumpable import make_non_dumpable
+from vsmanager.game.supervisor import Supervisor
+from vsmanager.ops.logs import configure_logging
 
 log = structlog.get_logger("vsmanager.serving")
 

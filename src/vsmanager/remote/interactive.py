@@ -15,7 +15,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.console.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS
 from vsmanager.remote.endpoint import Endpoint, config_dir
 from vsmanager.remote.tail import Printer, Start

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from vsmanager.commands import InvalidCommand, validate_command
+from vsmanager.console.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS, ApiClient, ClientError, Unreachable
 from vsmanager.remote.endpoint import Endpoint
 from vsmanager.remote.exits import ExitCode, fail

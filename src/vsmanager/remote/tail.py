@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from vsmanager.console import Gap
+from vsmanager.console.buffer import Gap
 from vsmanager.remote.api import HISTORY_PAGE_LINES, ApiClient
 from vsmanager.remote.endpoint import Endpoint
 from vsmanager.remote.status_view import describe_status

@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from vsmanager import __version__
-from vsmanager.console import Gap
+from vsmanager.console.buffer import Gap
 from vsmanager.remote.api import ApiClient, AuthRefused, Backoff, ClientError, Refused, Unreachable
 from vsmanager.remote.endpoint import Endpoint
 

@@ -11,17 +11,18 @@ from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
-from vsmanager.commands import InvalidCommand, validate_command
-from vsmanager.console import MAX_SEQ
-from vsmanager.errors import ApiError
-from vsmanager.feed import ConsoleFeed
-from vsmanager.gatekeeper import (
+from vsmanager.access.gatekeeper import (
     REVOKED_REASON,
     AuthRefused,
     CommandRateLimited,
     Gatekeeper,
 )
-from vsmanager.roles import Identity, Role
+from vsmanager.access.roles import Identity, Role
+from vsmanager.config.settings import Settings
+from vsmanager.console.buffer import MAX_SEQ
+from vsmanager.console.commands import InvalidCommand, validate_command
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.game.supervisor import Supervisor
 from vsmanager.routes.deps import (
     AdminRole,
     FeedDep,
@@ -32,8 +33,8 @@ from vsmanager.routes.deps import (
     client_address,
     websocket_identity,
 )
-from vsmanager.settings import Settings
-from vsmanager.streaming import (
+from vsmanager.routes.errors import ApiError
+from vsmanager.stream.session import (
     WS_4001_UNAUTHORIZED,
     WS_4400_BAD_REQUEST,
     BadQuery,
@@ -44,7 +45,6 @@ from vsmanager.streaming import (
     parse_options,
     session_summary,
 )
-from vsmanager.supervisor import Supervisor
 
 # How long the close of a revoked key's socket may wait for the client's socket to drain.
 _REVOKE_CLOSE_TIMEOUT_S = 2.0

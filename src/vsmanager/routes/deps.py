@@ -9,13 +9,13 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from vsmanager import bodylimit, clients
-from vsmanager.errors import ApiError
-from vsmanager.feed import ConsoleFeed
-from vsmanager.gatekeeper import AuthRefused, Gatekeeper
-from vsmanager.roles import Identity, Role
-from vsmanager.settings import Settings
-from vsmanager.supervisor import Supervisor
+from vsmanager.access.gatekeeper import AuthRefused, Gatekeeper
+from vsmanager.access.roles import Identity, Role
+from vsmanager.config.settings import Settings
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.edge import bodylimit, clients
+from vsmanager.game.supervisor import Supervisor
+from vsmanager.routes.errors import ApiError
 
 # auto_error=False: a missing key is our 401 with our error body, not FastAPI's 403. Both
 # are declared so that the schema documents both ways of sending a key; the check reads the

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from vsmanager.gatekeeper import AuthRefused
-from vsmanager.metrics import MetricsSampler
-from vsmanager.prometheus import CONTENT_TYPE, render
+from vsmanager.access.gatekeeper import AuthRefused
+from vsmanager.config.settings import Settings
+from vsmanager.ops.metrics import MetricsSampler
+from vsmanager.ops.prometheus import CONTENT_TYPE, render
 from vsmanager.routes.deps import AnyRole, api_error, authenticate, presented_key
-from vsmanager.settings import Settings
 
 router = APIRouter(prefix="/server", tags=["server"])
 prometheus_router = APIRouter(tags=["metrics"])

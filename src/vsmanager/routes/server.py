@@ -9,9 +9,9 @@ import structlog
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
+from vsmanager.game.supervisor import Supervisor
 from vsmanager.routes.deps import AdminRole, AnyRole, SupervisorDep, audit, client_address
 from vsmanager.routes.metrics import GameStatus
-from vsmanager.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.api")
 router = APIRouter(prefix="/server", tags=["server"])

@@ -1,0 +1,108 @@
+"""Plain counters on the console's hot path, read by the Prometheus collector at scrape time.
+
+Lines are read and frames sent thousands of times a second, with a budget of tens of
+microseconds each: a prometheus-client ``Counter.inc()`` takes a lock per call, so the hot
+path adds to ints and dicts here instead, and ``vsmanager.ops.prometheus`` turns them into
+metric families only when scraped. Pure: imports nothing else of vsmanager.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+
+# Buckets of the frame send latency, in seconds: a healthy local send takes microseconds; a
+# client that cannot keep up waits until the send timeout (10 s by default).
+SEND_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
+)
+
+
+class LatencyHistogram:
+    """Counts per bucket (each observation in the first bucket at least as large), a sum."""
+
+    __slots__ = ("bounds", "counts", "first", "sum")
+
+    def __init__(self, bounds: tuple[float, ...] = SEND_LATENCY_BUCKETS) -> None:
+        self.bounds = bounds
+        self.first = bounds[0]
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.sum += seconds
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, count) pairs as Prometheus wants them: cumulative, ending with +Inf."""
+        total = 0
+        out = []
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            total += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), total))
+        return out
+
+
+class ConsoleCounters:
+    """What went through the console since vsmanager started; every field only grows."""
+
+    __slots__ = (
+        "auth_failures",
+        "bytes_read",
+        "clients_closed",
+        "commands",
+        "frames_sent",
+        "gaps_sent",
+        "lines_dropped",
+        "lines_read",
+        "send_latency",
+    )
+
+    def __init__(self) -> None:
+        # Per stream: stdout and stderr are read from the game; command and system lines
+        # are vsmanager's own.
+        self.lines_read: defaultdict[str, int] = defaultdict(int)
+        # UTF-8 bytes of those lines (line ends and invalid bytes repaired, not counted).
+        self.bytes_read: defaultdict[str, int] = defaultdict(int)
+        self.gaps_sent = 0
+        self.lines_dropped = 0  # lines clients skipped in those gaps
+        self.frames_sent = 0
+        self.send_latency = LatencyHistogram()
+        self.clients_closed: defaultdict[str, int] = defaultdict(int)  # by close code
+        self.commands: defaultdict[str, int] = defaultdict(int)  # by key name
+        self.auth_failures: defaultdict[str, int] = defaultdict(int)  # by transport
+
+    def line_read(self, stream: str, text: str) -> None:
+        self.lines_read[stream] += 1
+        # isascii() is one quick scan; encoding only for the lines that need it.
+        self.bytes_read[stream] += len(text) if text.isascii() else len(text.encode())
+
+    def frame_sent(self, seconds: float) -> None:
+        self.frames_sent += 1
+        latency = self.send_latency
+        latency.sum += seconds
+        # Most sends complete at once: the first bucket without a search.
+        if seconds <= latency.first:
+            latency.counts[0] += 1
+        else:
+            latency.counts[bisect_left(latency.bounds, seconds)] += 1
+
+    def gap_sent(self, count: int) -> None:
+        self.gaps_sent += 1
+        self.lines_dropped += count
+
+    def client_closed(self, code: int | None) -> None:
+        self.clients_closed["none" if code is None else str(code)] += 1
+
+    # Hooks for the parts that know who did what: the supervisor (commands, by key name)
+    # and the key check in routes/deps.py.
+
+    def command_sent(self, key_name: str | None) -> None:
+        """A console command went to the game; ``key_name`` is the key's name (None, when
+        no key sent it, counts as "unnamed")."""
+        self.commands[key_name or "unnamed"] += 1
+
+    def auth_failed(self, transport: str) -> None:
+        """A request or socket was refused for a missing or wrong key or ticket
+        (``transport``: "http" or "websocket")."""
+        self.auth_failures[transport] += 1

@@ -1,0 +1,406 @@
+"""One WebSocket client of the console: its cursor, its sender, its receiver, its frames.
+
+Each client reads the shared buffer through its own cursor in its own task; nothing it does
+can slow the pipe readers or another client. See docs/streaming.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from vsmanager.config.settings import Settings
+from vsmanager.console.buffer import MAX_SEQ, Gap
+from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_command
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.edge.clients import client_address
+from vsmanager.game.supervisor import LifecycleError, Supervisor
+
+log = structlog.get_logger("vsmanager.streaming")
+
+Format = Literal["text", "json"]
+
+WS_4001_UNAUTHORIZED = 4001
+WS_4003_FORBIDDEN = 4003
+WS_4008_TOO_SLOW = 4008
+WS_4400_BAD_REQUEST = 4400
+WS_1012_SERVICE_RESTART = 1012
+
+MAX_CONSOLE_ID_CHARS = 64
+
+# Pacing starts once a client's share of the frame budget is this long: shorter waits
+# save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients (up
+# to 13 at the default budget) get a frame per line at once, and a crowd shares the budget.
+MIN_PACING_S = 0.003
+# At most this many paced clients share a tick; a bigger crowd ticks in that many groups,
+# spread evenly over the interval.
+TICK_GROUP_CLIENTS = 25
+_CLOSE_TIMEOUT_S = 2.0
+# Text per frame, so that a far-behind client gets frames any client library accepts
+# (Python's websockets refuses frames over 1 MiB by default).
+MAX_FRAME_TEXT = 256 * 1024
+
+
+# Where KeepServerSend leaves the server's own ASGI send in a WebSocket's scope.
+SERVER_SEND = "vsmanager.server_send"
+
+
+class KeepServerSend:
+    """ASGI middleware that keeps the server's send for console frames.
+
+    Between the server and a WebSocket endpoint, Starlette and FastAPI wrap ``send`` in
+    layers that only note whether an HTTP response has started; a crowd of JSON clients
+    sends thousands of frames a second, and each layer is a coroutine per frame. Frames go
+    straight to the server's send; accepting, closing and receiving still go through
+    Starlette's WebSocket.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
+
+
+class BadQuery(ValueError):
+    """A query value the console socket cannot use; the message is the close reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    format: Format
+    history_lines: int
+    after: int | None
+    console_id: str | None = None  # the numbering ``after`` comes from
+
+
+def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
+    fmt = query.get("format", "text")
+    if fmt not in ("text", "json"):
+        raise BadQuery("format must be text or json")
+    history = _non_negative_int(query, "history_lines", settings.console_history_lines)
+    after = _non_negative_int(query, "after", None)
+    console_id = query.get("console_id")
+    if console_id is not None and not (
+        0 < len(console_id) <= MAX_CONSOLE_ID_CHARS and console_id.isascii() and console_id.isalnum()
+    ):
+        raise BadQuery(
+            f"console_id must be the console_id of a status frame (1-{MAX_CONSOLE_ID_CHARS} "
+            "letters and digits)"
+        )
+    return StreamOptions(fmt, history, after, console_id)  # type: ignore[arg-type]
+
+
+def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16 or int(raw) > MAX_SEQ:
+        raise BadQuery(f"{name} must be a whole number from 0 to {MAX_SEQ}")
+    return int(raw)
+
+
+class ConsoleSession:
+    """Streams the console to one accepted WebSocket and takes its commands."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        feed: ConsoleFeed,
+        supervisor: Supervisor,
+        settings: Settings,
+        options: StreamOptions,
+        client: str,
+        on_command: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        self.ws = websocket
+        self.feed = feed
+        self.supervisor = supervisor
+        self.settings = settings
+        self.options = options
+        self.client = client
+        # What a valid command goes to: by default the game; the route adds who sent it.
+        self._on_command = on_command or supervisor.send_command
+        self.lines_sent = 0
+        self.close_code: int | None = None
+        self.sending_since: float | None = None  # loop time the pending send began
+        self._json = options.format == "json"
+        self._sender: asyncio.Task[None] | None = None
+        self._too_slow = False
+        self._ended = False
+        # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
+        self._loop = asyncio.get_running_loop()
+        self._send = websocket.scope.get(SERVER_SEND) or websocket.send
+        # Which group of the crowd this client ticks with (see _next_tick).
+        feed.sessions_started += 1
+        self._slot = feed.sessions_started
+
+    async def run(self, watchdog: SendWatchdog) -> None:
+        self.feed.readers += 1
+        sender = self._sender = asyncio.create_task(self._send_loop(), name="console-sender")
+        receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        watchdog.watch(self)
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if not isinstance(exc, WebSocketDisconnect | OSError):
+                        log.error("console_session_failed", client=self.client, exc_info=exc)
+            if self._too_slow:
+                await self._close_slow_client()
+            elif self._ended:
+                await self._close(WS_1012_SERVICE_RESTART, "vsmanager is shutting down")
+        finally:
+            watchdog.forget(self)
+            self.feed.readers -= 1
+            self.feed.counters.client_closed(self.close_code)
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+
+    def give_up(self) -> None:
+        """The watchdog's verdict: this client has not drained its socket for too long."""
+        self._too_slow = True
+        if self._sender is not None:
+            self._sender.cancel()  # it is waiting for the socket to drain: nothing half-sent
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _start_cursor(self) -> tuple[int, tuple[str, str] | None]:
+        """Where the cursor starts, and the error frame to send first, if any."""
+        buffer = self.feed.buffer
+        after, console_id = self.options.after, self.options.console_id
+        fresh = max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines)
+        if console_id is not None and console_id != self.feed.console_id:
+            # Its seqs number another vsmanager's lines: none of ours follows them.
+            return fresh, ("console_restarted", (
+                f"vsmanager has restarted since console {console_id}: this is console "
+                f"{self.feed.console_id}, numbered afresh; its lines follow as for a new client"
+            ))
+        if after is None:
+            return fresh, None
+        if after > buffer.last_seq:
+            # A seq from before vsmanager restarted: this console's numbering began again.
+            notice = (
+                f"after={after} is newer than the newest line ({buffer.last_seq}); "
+                "vsmanager has restarted since, sending everything it holds"
+            )
+            return buffer.first_seq - 1, ("after_out_of_range", notice)
+        return after, None
+
+    async def _send_loop(self) -> None:
+        cursor, notice = self._start_cursor()
+        seen_status = -1
+        if notice:
+            await self._send_error(*notice)
+        status_cursor = cursor  # where the cursor was when the last status went out
+        while True:
+            if self._json and seen_status != self.feed.status_version:
+                seen_status, status_cursor = self.feed.status_version, cursor
+                await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+            if self.feed.buffer.last_seq <= cursor:
+                if self.feed.ended:
+                    # Everything there will ever be was sent; the final status closes it,
+                    # after the last lines (it may have gone out before them).
+                    if self._json and status_cursor != cursor:
+                        await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+                    self._ended = True
+                    return
+                # Caught up: the next line, after a quiet spell, goes out the moment it comes.
+                await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
+                continue
+            if self._json:
+                cursor = await self._send_json_batch(cursor)
+                tick = self._next_tick()
+                if tick is not None:
+                    await tick
+            else:
+                cursor = await self._send_text_batch(cursor)
+
+    async def _send_json_batch(self, cursor: int) -> int:
+        batch = self.feed.json_batch(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
+        if batch.gap is not None:
+            await self._send_gap(batch.gap)
+        if batch.count:
+            await self._send_frame(batch.frame)
+            self.lines_sent += batch.count
+        return batch.end
+
+    async def _send_text_batch(self, cursor: int) -> int:
+        batch = self.feed.buffer.read_after(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
+        if batch.gap is not None:
+            await self._send_gap(batch.gap)
+            cursor = batch.gap.to_seq
+        for line in batch.lines:
+            await self._send_frame(line.as_text())
+            self.lines_sent += 1
+            cursor = line.seq
+        return cursor
+
+    def _next_tick(self) -> asyncio.Future[None] | None:
+        # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
+        # is shared among JSON clients. Past a few clients, each sleeps after a frame until
+        # the next tick of the feed's clock, while lines pile up for the next frame; ticks
+        # are shared, so caught-up clients wake together and send the same frame. A big
+        # crowd ticks in groups spread over the interval: a burst of 100 frames takes a few
+        # milliseconds, which the clients served last in it would wait on every frame.
+        readers = self.feed.readers
+        interval = readers / self.settings.ws_frames_per_second
+        if interval < MIN_PACING_S:
+            return None
+        groups = -(-readers // TICK_GROUP_CLIENTS)
+        return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
+
+    async def _send_gap(self, gap: Gap) -> None:
+        self.feed.counters.gap_sent(gap.count)
+        if self._json:
+            frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
+            await self._send_frame(json.dumps(frame))
+        else:
+            await self._send_frame(
+                f"[vsmanager] {gap.count} lines skipped (seq {gap.from_seq}-{gap.to_seq} "
+                "are no longer in the buffer)"
+            )
+
+    async def _send_error(self, code: str, message: str) -> None:
+        if self._json:
+            await self._send_frame(json.dumps({"type": "error", "code": code, "message": message}))
+        else:
+            await self._send_frame(f"[vsmanager] error: {message}")
+
+    async def _send_frame(self, frame: str) -> None:
+        # A send waits while the client's socket is full; the watchdog times it, which costs
+        # far less than a timer per frame.
+        since = self.sending_since = self._loop.time()
+        try:
+            await self._send({"type": "websocket.send", "text": frame})
+        except OSError:
+            # What Starlette's send would raise: the client is gone.
+            raise WebSocketDisconnect(1006) from None
+        finally:
+            self.sending_since = None
+        self.feed.counters.frame_sent(self._loop.time() - since)
+
+    async def _close_slow_client(self) -> None:
+        self.close_code = WS_4008_TOO_SLOW
+        log.warning(
+            "console_client_too_slow",
+            client=self.client,
+            send_timeout_s=self.settings.ws_send_timeout,
+            lines_sent=self.lines_sent,
+        )
+        # The close frame waits behind everything already queued for this client; if it
+        # cannot drain, the server's protocol resets the connection (ws_protocol.py).
+        await self._close(WS_4008_TOO_SLOW,
+                          "too slow: reconnect with ?after=<last seq received>&console_id=<its id>")
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.close_code = code
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await self.ws.close(code, reason)
+        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+            pass
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                self.close_code = self.close_code or int(message.get("code") or 1005)
+                return
+            text = message.get("text")
+            if text is None:
+                await self._send_error("binary_not_supported", "frames must be text (JSON)")
+                continue
+            await self._handle_frame(text)
+
+    async def _handle_frame(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser's stack (a 64 KB frame).
+            await self._send_error("invalid_json", "frame is not valid JSON")
+            return
+        if not isinstance(frame, dict):
+            await self._send_error("invalid_frame", "frame must be a JSON object")
+            return
+        kind = frame.get("type")
+        if kind != "command":
+            await self._send_error(
+                "unknown_type", f"unknown frame type {str(kind)[:40]!r}; expected 'command'"
+            )
+            return
+        try:
+            command = validate_command(frame.get("command"), self.settings.command_max_chars)
+            await self._on_command(command)
+        except InvalidCommand as exc:
+            await self._send_error("invalid_command", str(exc))
+        except (LifecycleError, CommandRefused) as exc:
+            await self._send_error(exc.code, exc.message)
+        else:
+            log.info("console_command", role="admin", client=self.client, via="websocket",
+                     command=command)
+
+
+class SendWatchdog:
+    """Closes clients whose sends have waited longer than the send timeout (4008).
+
+    One task for all clients, checking a few times per timeout.
+    """
+
+    def __init__(self, send_timeout: float) -> None:
+        self.send_timeout = send_timeout
+        self._sessions: set[ConsoleSession] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, session: ConsoleSession) -> None:
+        self._sessions.add(session)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._patrol(), name="send-watchdog")
+
+    def forget(self, session: ConsoleSession) -> None:
+        self._sessions.discard(session)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _patrol(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = min(1.0, self.send_timeout / 4)
+        while self._sessions:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for session in list(self._sessions):
+                since = session.sending_since
+                if since is not None and now - since >= self.send_timeout:
+                    self._sessions.discard(session)
+                    session.give_up()
+
+
+def describe_client(websocket: WebSocket) -> str:
+    return client_address(websocket)  # the one answer, trusted proxies applied
+
+
+async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept, then close with an application code: closing before accepting would turn
+    into an HTTP 403 and the client could not tell 4001 from 4003."""
+    await websocket.accept()
+    await websocket.close(code, reason)
+
+
+def session_summary(session: ConsoleSession) -> dict[str, Any]:
+    return {"close_code": session.close_code, "lines_sent": session.lines_sent}

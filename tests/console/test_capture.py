@@ -1,0 +1,96 @@
+"""Pipe capture: chunks become lines at once, partial lines wait for silence or EOF.
+
+These drive PipeCapture with chunks in a real event loop; the supervisor tests run it
+against real child processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness import TIME_SCALE
+from vsmanager.console.buffer import Stream
+from vsmanager.console.capture import PipeCapture
+
+FLUSH_AFTER_S = 0.05
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.lines: list[tuple[Stream, str]] = []
+
+    def __call__(self, stream: Stream, text: str) -> None:
+        self.lines.append((stream, text))
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.lines]
+
+
+def capture_into(sink: Sink, stream: Stream = "stdout", max_line_bytes: int = 1024) -> PipeCapture:
+    return PipeCapture(stream, sink, max_line_bytes, FLUSH_AFTER_S, asyncio.get_running_loop())
+
+
+async def test_complete_lines_are_published_before_the_chunk_callback_returns() -> None:
+    sink = Sink()
+    capture = capture_into(sink, "stderr")
+    capture.data(b"one\ntwo\r\nthree\n")
+    assert sink.lines == [("stderr", "one"), ("stderr", "two"), ("stderr", "three")]
+
+
+async def test_a_line_split_across_chunks_is_published_once_whole() -> None:
+    sink = Sink()
+    capture = capture_into(sink)
+    capture.data(b"Dedicated Server now ")
+    capture.data(b"running on Port 42420\n")
+    assert sink.texts() == ["Dedicated Server now running on Port 42420"]
+    await asyncio.sleep(2 * FLUSH_AFTER_S)  # the cancelled flush must not fire later
+    assert sink.texts() == ["Dedicated Server now running on Port 42420"]
+
+
+async def test_a_prompt_without_newline_is_published_after_silence() -> None:
+    sink = Sink()
+    capture = capture_into(sink)
+    capture.data(b"> ")
+    assert sink.texts() == []
+    await asyncio.sleep(FLUSH_AFTER_S + 0.5 * TIME_SCALE)
+    assert sink.texts() == ["> "]
+
+
+async def test_more_bytes_before_the_silence_ends_restart_the_wait() -> None:
+    sink = Sink()
+    capture = capture_into(sink)
+    capture.data(b"Saving")
+    await asyncio.sleep(FLUSH_AFTER_S / 2)
+    capture.data(b"... done\n")
+    await asyncio.sleep(2 * FLUSH_AFTER_S)
+    assert sink.texts() == ["Saving... done"]
+
+
+async def test_eof_publishes_the_last_partial_line_and_closes() -> None:
+    sink = Sink()
+    capture = capture_into(sink)
+    capture.data(b"Stopped the server!")
+    capture.eof()
+    assert sink.texts() == ["Stopped the server!"]
+    assert capture.closed.done()
+    capture.eof()  # a second EOF (the pipe's close after an abandon) changes nothing
+    assert sink.texts() == ["Stopped the server!"]
+
+
+async def test_an_abandoned_pipe_publishes_nothing_more() -> None:
+    sink = Sink()
+    capture = capture_into(sink)
+    capture.data(b"kept\npartial")
+    capture.abandon()
+    capture.data(b" more\nignored\n")
+    capture.eof()
+    await asyncio.sleep(2 * FLUSH_AFTER_S)
+    assert sink.texts() == ["kept"]
+    assert capture.closed.done()
+
+
+async def test_a_long_line_is_cut_and_nothing_stops_capture() -> None:
+    sink = Sink()
+    capture = capture_into(sink, max_line_bytes=16)
+    capture.data(b"x" * 40 + b"\n\xff\x00ok\n")
+    assert sink.texts() == ["x" * 16, "x" * 16, "x" * 8, "\ufffd\x00ok"]

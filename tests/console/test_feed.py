@@ -1,0 +1,137 @@
+"""The feed's waiting and pacing primitives, in one event loop (no sockets involved)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+
+import pytest
+import uvloop
+
+from harness import TIME_SCALE
+from vsmanager.console.buffer import ConsoleBuffer
+from vsmanager.console.feed import ConsoleFeed, JsonBatch, TickClock
+
+
+async def test_a_published_line_wakes_every_waiting_reader() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    readers = [asyncio.create_task(feed.wait(0, feed.status_version)) for _ in range(50)]
+    await asyncio.sleep(0)
+    assert not any(task.done() for task in readers)
+    feed.publish("stdout", "hello")
+    await asyncio.wait_for(asyncio.gather(*readers), 5 * TIME_SCALE)
+
+
+async def test_wait_returns_at_once_when_the_reader_is_behind() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    feed.publish("stdout", "already there")
+    await asyncio.wait_for(feed.wait(0, feed.status_version), 0.1 * TIME_SCALE)
+
+
+async def test_a_status_change_wakes_readers() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    reader = asyncio.create_task(feed.wait(0, feed.status_version))
+    await asyncio.sleep(0)
+    feed.publish_status({"state": "running"})
+    await asyncio.wait_for(reader, 5 * TIME_SCALE)
+
+
+async def test_a_cancelled_reader_is_forgotten() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    reader = asyncio.create_task(feed.wait(0, feed.status_version, timeout=0.01))
+    await asyncio.wait_for(reader, 5 * TIME_SCALE)
+    assert feed._waiters == []
+
+
+async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
+    clock = TickClock()
+    loop = asyncio.get_running_loop()
+    interval = 0.02
+    woke: list[float] = []
+
+    async def sleeper() -> None:
+        await clock.next_tick(interval)
+        woke.append(loop.time())
+
+    await asyncio.wait_for(asyncio.gather(*(sleeper() for _ in range(20))), 5 * TIME_SCALE)
+    boundary = round(woke[0] / interval) * interval
+    assert abs(woke[0] - boundary) < 0.003 * TIME_SCALE  # on a boundary, give or take a timer
+    assert max(woke) - min(woke) < 0.003 * TIME_SCALE  # everyone on the same tick
+
+
+@pytest.mark.parametrize("offset_share", [0.0, 0.5])
+def test_a_sleeper_wakes_once_per_tick_when_ticks_fall_between_milliseconds(
+    offset_share: float,
+) -> None:
+    # 100 clients on a budget of 6,667 frames/s tick every 14.9993 ms; uvloop's clock (the
+    # server's loop) moves in whole milliseconds, so a tick is served up to half a
+    # millisecond early. Asking for the next tick right then must not return the same tick
+    # again: that was two frames per tick.
+    interval = 100 / 6667
+
+    async def wake_times() -> list[float]:
+        clock = TickClock()
+        loop = asyncio.get_running_loop()
+        woke: list[float] = []
+        for _ in range(12):
+            tick = clock.next_tick(interval, offset_share * interval)
+            await asyncio.wait_for(tick, 5 * TIME_SCALE)
+            woke.append(loop.time())
+        return woke
+
+    woke = uvloop.run(wake_times())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(woke)]
+    assert min(gaps) > interval / 2
+
+
+async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
+    clock = TickClock()
+
+    async def sleep_until_tick(interval: float) -> None:
+        await clock.next_tick(interval)
+
+    quitter = asyncio.create_task(sleep_until_tick(0.5))
+    stayer = asyncio.create_task(sleep_until_tick(0.01))
+    await asyncio.sleep(0)
+    quitter.cancel()
+    await asyncio.wait_for(stayer, 5 * TIME_SCALE)
+    assert quitter.cancelled()
+
+
+def test_a_json_batch_is_read_and_encoded_once_per_cursor() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    for n in range(3):
+        feed.publish("stdout", f"line {n}")
+    first = feed.json_batch(0, 10, 1000)
+    assert feed.json_batch(0, 10, 1000) is first
+    assert (first.gap, first.count, first.end) == (None, 3, 3)
+    frame = json.loads(first.frame)
+    assert frame["type"] == "lines"
+    assert [line["text"] for line in frame["lines"]] == ["line 0", "line 1", "line 2"]
+    assert feed.json_batch(1, 10, 1000).count == 2  # another cursor: another batch
+
+
+def test_a_new_line_makes_a_fresh_json_batch_for_the_same_cursor() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    feed.publish("stdout", "one")
+    before = feed.json_batch(0, 10, 1000)
+    feed.publish("stdout", "two")
+    after = feed.json_batch(0, 10, 1000)
+    assert (before.count, after.count) == (1, 2)
+
+
+def test_a_json_batch_after_eviction_carries_the_gap() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(2, 1_000_000))
+    for n in range(5):
+        feed.publish("stdout", f"line {n}")
+    batch = feed.json_batch(0, 10, 1000)
+    assert batch.gap is not None and (batch.gap.from_seq, batch.gap.to_seq) == (1, 3)
+    assert (batch.count, batch.end) == (2, 5)
+
+
+def test_a_json_batch_with_no_line_left_ends_after_the_gap() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(2, 1_000_000))
+    for n in range(5):
+        feed.publish("stdout", f"line {n}")
+    assert feed.json_batch(5, 10, 1000) == JsonBatch(None, "", 0, 5)
