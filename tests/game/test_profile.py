@@ -6,15 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vsmanager.game.profile import (
-    FACTS,
-    MAX_NAME_CHARS,
-    MAX_PLAYER_NAMES,
-    GameFacts,
-    PatternError,
-    build_profile,
-    compile_pattern,
-)
+from vsmanager.config.patterns import FACTS, PatternError, compile_pattern
+from vsmanager.game.profile import MAX_NAME_CHARS, MAX_PLAYER_NAMES, GameFacts, build_profile
 
 STAMP = "27.1.2024 15:41:47 "
 
