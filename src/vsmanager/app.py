@@ -56,8 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
             await supervisor.autostart()
         app.state.ready = True
         async with contextlib.AsyncExitStack() as stack:
-            if settings.keys_file is not None:
-                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            # Also without a keys file: it answers SIGHUP (`systemctl reload`).
+            await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
             try:
                 yield
             finally:

@@ -1,4 +1,6 @@
-"""Re-reads the keys file on SIGHUP and when it changes (its inode, mtime or size)."""
+"""Re-reads the keys file on SIGHUP and when it changes (its inode, mtime or size). Without a
+keys file it still answers SIGHUP (`systemctl reload`), with a log line saying nothing changed:
+a hang-up never ends vsmanager."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ Signature = tuple[int, int, int, int] | None
 
 
 class KeysFileWatcher:
-    def __init__(self, gatekeeper: Gatekeeper, path: Path, interval: float = POLL_INTERVAL_S) -> None:
+    def __init__(self, gatekeeper: Gatekeeper, path: Path | None,
+                 interval: float = POLL_INTERVAL_S) -> None:
         self.gatekeeper = gatekeeper
         self.path = path
         self.interval = interval
@@ -61,7 +64,9 @@ class KeysFileWatcher:
                     log.exception("keys_reload_failed")
 
 
-def _signature(path: Path) -> Signature:
+def _signature(path: Path | None) -> Signature:
+    if path is None:
+        return None
     try:
         st = os.stat(path)
     except OSError:

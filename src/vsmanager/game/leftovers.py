@@ -28,9 +28,10 @@ class Leftovers:
         self._pids = [pid for pid in self._pids if procfs.is_alive(pid)]
         return list(self._pids)
 
-    def find(self, pipes: set[int]) -> list[int]:
-        """Who (besides vsmanager) holds these pipe inodes; remembered for the shutdown."""
-        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(),))
+    def find(self, pipes: set[int], exclude: Iterable[int] = ()) -> list[int]:
+        """Who (besides vsmanager and ``exclude``) holds these pipe inodes; remembered for
+        the shutdown."""
+        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(), *exclude))
         self._pids.extend(pid for pid in holders if pid not in self._pids)
         return holders
 

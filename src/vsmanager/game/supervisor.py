@@ -36,8 +36,8 @@ log = structlog.get_logger("vsmanager.supervisor")
 PIPE_GRACE_S = 0.25
 # With nobody found holding them, how long more to wait for the pipes to close.
 PIPE_DRAIN_TIMEOUT_S = 5.0
-# How long autostart waits for the instance lock: a game left by a killed vsmanager is
-# being ended by its supervisor of last resort (SIGTERM, the kill timeout, SIGKILL).
+# How long autostart waits for the instance lock beyond the stop and kill timeouts: a game
+# left by a killed vsmanager is being stopped by its supervisor of last resort.
 LOCK_WAIT_MARGIN_S = 5.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
@@ -290,6 +290,9 @@ class Supervisor:
                             settings.console_partial_flush_s, loop)
             for fd, stream in streams
         }
+        # Before the game, so that the game is never without it (see last_resort.py); only a
+        # game without one is told SIGTERM by the kernel if vsmanager dies.
+        last_resort = self._spawn_last_resort()
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: GameProtocol(captures, loop),
@@ -300,9 +303,11 @@ class Supervisor:
                 cwd=settings.server_workdir,
                 env=env,
                 start_new_session=True,  # its own process group, so we can end all of it
-                preexec_fn=_ask_for_sigterm_when_orphaned,
+                preexec_fn=None if last_resort else _ask_for_sigterm_when_orphaned,
             )
         except OSError as exc:
+            if last_resort is not None:
+                last_resort.release()
             self._start_failed(f"{argv[0]!r}: {exc.strerror or exc}", automatic)
         proc = asyncio.subprocess.Process(transport, protocol, loop)
         self._proc = proc
@@ -313,7 +318,8 @@ class Supervisor:
         self._started_monotonic = time.monotonic()
         self._started_at = _now_iso()
         pipes = procfs.pipe_inodes(proc.pid)
-        last_resort = self._spawn_last_resort(proc.pid)
+        if last_resort is not None and not last_resort.attach(proc.pid, _console_fds(transport)):
+            self.feed.publish("system", "warning: the supervisor of last resort is gone")
         run = self.runs.begin(first_seq, self._started_at, self.feed.buffer.first_seq)
         self.feed.publish("system", f"server started (pid {proc.pid}, run {run.run})")
         log.info("server_started", pid=proc.pid, argv0=argv[0], run=run.run)
@@ -352,7 +358,7 @@ class Supervisor:
 
     async def _autostart_when_unlocked(self) -> None:
         settings = self.settings
-        budget = settings.server_kill_timeout + LOCK_WAIT_MARGIN_S
+        budget = settings.server_stop_timeout + 2 * settings.server_kill_timeout + LOCK_WAIT_MARGIN_S
         self.feed.publish("system", f"waiting up to {describe_seconds(budget)} for the lock")
         deadline = time.monotonic() + budget
         while time.monotonic() < deadline:
@@ -368,9 +374,11 @@ class Supervisor:
             except LifecycleError as exc:
                 log.error("autostart_failed", code=exc.code, reason=exc.message)
 
-    def _spawn_last_resort(self, pgid: int) -> LastResort | None:
+    def _spawn_last_resort(self) -> LastResort | None:
+        settings = self.settings
         try:
-            last_resort = LastResort.spawn(pgid, self.settings.server_kill_timeout, self.lock.fd)
+            last_resort = LastResort.spawn(settings.server_stop_command, settings.server_stop_timeout,
+                                           settings.server_kill_timeout, self.lock.fd)
         except OSError as exc:
             self.feed.publish("system", f"warning: no supervisor of last resort ({exc})")
             return None
@@ -503,7 +511,8 @@ class Supervisor:
         ends: list[asyncio.Future[Any]] = [capture.closed for capture in captures.values()]
         _, pending = await asyncio.wait(ends, timeout=PIPE_GRACE_S)
         if pending:
-            holders = self.leftovers.find(pipes)
+            # The supervisors of last resort hold the pipes on purpose.
+            holders = self.leftovers.find(pipes, exclude={lr.pid for lr in self._last_resorts})
             if holders:
                 names = Leftovers.describe(holders)
                 self.feed.publish(
@@ -578,6 +587,20 @@ class Supervisor:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("supervisor_task_failed", task=task.get_name(), exc_info=task.exception())
+
+
+def _console_fds(transport: asyncio.SubprocessTransport) -> list[int]:
+    """vsmanager's ends of the game's stdin, stdout and stderr (pipes, or uvloop's sockets)."""
+    fds = []
+    for fd in (0, STDOUT_FD, STDERR_FD):
+        pipe = transport.get_pipe_transport(fd)
+        end: Any = None
+        if pipe is not None:
+            end = pipe.get_extra_info("pipe") or pipe.get_extra_info("socket")
+        if end is None:
+            return []  # all three or none: the last resort tells them apart by position
+        fds.append(int(end.fileno()))
+    return fds
 
 
 def _with_decision(line: str, decision: Decision | None) -> str:
