@@ -88,8 +88,8 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
                                    settings.log_format)
     if not make_non_dumpable():
         log.warning("non_dumpable_unavailable", platform=sys.platform)
-    # A hang-up (`systemctl reload`) never ends vsmanager: until the keys watcher takes it
-    # over (app.py, once the game is started) it does nothing. A handler, not SIG_IGN, which
+    # A hang-up (`systemctl reload`) never ends vsmanager: before the keys watcher takes it
+    # over (app.py, at start-up) and after, it is only logged. A handler, not SIG_IGN, which
     # the game would inherit.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, _hangup_too_early)
@@ -125,7 +125,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
 
 
 def _hangup_too_early(signum: int, frame: object) -> None:
-    log.info("keys_unchanged", why="SIGHUP", reason="vsmanager is still starting")
+    log.info("keys_unchanged", why="SIGHUP", reason="vsmanager is starting or stopping")
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

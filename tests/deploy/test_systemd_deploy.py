@@ -94,6 +94,7 @@ class Service:
 
     def __init__(self, box: Machine, save_seconds: float) -> None:
         self.box = box
+        self.watchers: list[subprocess.Popen[str]] = []
         self.uid = int(box.run(["id", "-u", USER]).stdout)
         game = (f"{PYTHON} -u -m vsmanager simulate --startup-seconds 0.5 "
                 f"--save-seconds {save_seconds:g} --event-interval 3600")
@@ -151,6 +152,7 @@ class Service:
     def watch(self) -> subprocess.Popen[str]:
         url = f"ws://127.0.0.1:8080/api/v1alpha1/console/ws?api_key={ADMIN_KEY}&format=json"
         watcher = self.box.popen([sys.executable, "-c", _WATCH, url], stdout=subprocess.PIPE)
+        self.watchers.append(watcher)
         return watcher
 
     def main_pid(self) -> int:
@@ -160,6 +162,10 @@ class Service:
         return self.box.journal(UNIT, since)
 
     def stop(self) -> None:
+        for watcher in self.watchers:
+            if watcher.poll() is None:
+                watcher.kill()
+            watcher.communicate()
         self.box.systemctl("stop", UNIT, check=False)
         self.box.systemctl("reset-failed", UNIT, check=False)
 

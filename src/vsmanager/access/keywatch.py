@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -32,11 +33,13 @@ class KeysFileWatcher:
         self._hangup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._signal_installed = False
+        self._previous_hangup: Any = None
 
     async def __aenter__(self) -> KeysFileWatcher:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             # Only in the main thread's loop; elsewhere (tests in threads) the poll remains.
+            self._previous_hangup = signal.getsignal(signal.SIGHUP)
             loop.add_signal_handler(signal.SIGHUP, self._hangup.set)
             self._signal_installed = True
         self._task = asyncio.create_task(self._watch(_signature(self.path)), name="keys-file-watcher")
@@ -45,6 +48,9 @@ class KeysFileWatcher:
     async def __aexit__(self, *exc: object) -> None:
         if self._signal_installed:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            # Not SIG_DFL, which asyncio leaves: a hang-up while vsmanager exits must not end it.
+            if self._previous_hangup is not None:
+                signal.signal(signal.SIGHUP, self._previous_hangup)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
