@@ -21,6 +21,8 @@ POLL_S = 0.02
 class Leftovers:
     def __init__(self) -> None:
         self._pids: list[int] = []
+        # vsmanager's own helpers (the supervisors of last resort), which hold it on purpose.
+        self.helpers: set[int] = set()
 
     @property
     def pids(self) -> list[int]:
@@ -28,10 +30,10 @@ class Leftovers:
         self._pids = [pid for pid in self._pids if procfs.is_alive(pid)]
         return list(self._pids)
 
-    def find(self, pipes: set[int], exclude: Iterable[int] = ()) -> list[int]:
-        """Who (besides vsmanager and ``exclude``) holds these pipe inodes; remembered for
+    def find(self, pipes: set[int]) -> list[int]:
+        """Who (besides vsmanager and its helpers) holds these pipe inodes; remembered for
         the shutdown."""
-        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(), *exclude))
+        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(), *self.helpers))
         self._pids.extend(pid for pid in holders if pid not in self._pids)
         return holders
 
