@@ -209,6 +209,13 @@ class LastResort:
         """vsmanager is done with the run: the process checks the group once and exits."""
         self.control.close()
 
+    def discard(self) -> None:
+        """No game was started: end the process now and reap it."""
+        self.control.close()
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+
     async def wait(self, timeout: float) -> bool:
         """Reap it (bounded); False if it is still busy ending the group."""
         deadline = time.monotonic() + timeout

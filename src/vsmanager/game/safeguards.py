@@ -15,6 +15,9 @@ from vsmanager.game.leftovers import Leftovers
 from vsmanager.game.restart_policy import describe_seconds
 
 LOCK_POLL_S = 0.1
+# At vsmanager's exit, how long each last resort gets to see the game gone and exit (one that
+# was started a moment ago may still be starting Python on a busy machine).
+END_WAIT_S = 3.0
 
 
 class Safeguards:
@@ -73,9 +76,15 @@ class Safeguards:
             self.last_resorts.discard(last_resort)
             self.leftovers.helpers.discard(last_resort.pid)
 
+    def drop(self, last_resort: LastResort) -> None:
+        """The game never started: its last resort has nothing to guard."""
+        last_resort.discard()
+        self.last_resorts.discard(last_resort)
+        self.leftovers.helpers.discard(last_resort.pid)
+
     async def end(self) -> None:
         """vsmanager is exiting: end the leftovers, let every last resort go, free the lock."""
         await self.leftovers.end()
         for last_resort in list(self.last_resorts):
-            await self.release(last_resort, 1.0)
+            await self.release(last_resort, END_WAIT_S)
         self.lock.release()

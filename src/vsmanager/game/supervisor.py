@@ -257,7 +257,7 @@ class Supervisor:
                                       self._capture_line, orphan_sigterm=last_resort is None)
         except SpawnFailed as exc:
             if last_resort is not None:
-                last_resort.release()
+                self.safeguards.drop(last_resort)
             self._start_failed(exc.problem, automatic)
         self._run = run
         self.starts += 1
