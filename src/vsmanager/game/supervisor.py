@@ -82,6 +82,7 @@ class Supervisor:
         self._started_monotonic: float | None = None
         self._started_at: str | None = None
         self._stop_requested = False
+        self._leaving = False  # vsmanager is exiting: no time to wait for a game still starting
         self._exited = asyncio.Event()
         self._exited.set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -209,6 +210,7 @@ class Supervisor:
         """vsmanager is exiting: stop the game the graceful way and wait for it, bounded;
         end the leftovers it knows of."""
         self._cancel_pending_restart()
+        self._leaving = True
         if self.state in (ServerState.STARTING, ServerState.RUNNING):
             with contextlib.suppress(LifecycleError):
                 await self.stop()
@@ -329,6 +331,8 @@ class Supervisor:
             self.lock.acquire()
         except InstanceLocked as exc:
             self.feed.publish("system", f"server not started: {exc}")
+            # In vsmanager's own log too: whoever started it may never open the console.
+            log.warning("server_not_started", reason=str(exc), holder=exc.holder)
             raise LifecycleError("instance_locked", str(exc)) from None
         except OSError as exc:
             # A read-only working directory should not keep the game from running.
@@ -354,6 +358,7 @@ class Supervisor:
         settings = self.settings
         budget = settings.server_kill_timeout + LOCK_WAIT_MARGIN_S
         self.feed.publish("system", f"waiting up to {describe_seconds(budget)} for the lock")
+        log.info("waiting_for_lock", seconds=budget)
         deadline = time.monotonic() + budget
         while time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -384,10 +389,13 @@ class Supervisor:
         assert self._proc is not None
         if by is not None:
             self.feed.publish("system", f"{by} stopped the server", by=by)
+        # A game still starting does not read its console yet: when vsmanager exits, it is
+        # not kept waiting a stop timeout for a command nobody reads.
+        at_once = self._leaving and self.state is ServerState.STARTING
         self._stop_requested = True
         self._set_state(ServerState.STOPPING)
         self.feed.publish("system", "stop requested")
-        self._spawn_task(self._stop_sequence(self._proc), "stop")
+        self._spawn_task(self._stop_sequence(self._proc, at_once), "stop")
 
     async def _finish_restart(self, done: asyncio.Future[None]) -> None:
         try:
@@ -441,9 +449,11 @@ class Supervisor:
                 "starting (VS_SERVER_READY_TIMEOUT)",
             )
 
-    async def _stop_sequence(self, proc: asyncio.subprocess.Process) -> None:
+    async def _stop_sequence(self, proc: asyncio.subprocess.Process, at_once: bool = False) -> None:
         settings = self.settings
-        if self._write_stop_command(proc):
+        if at_once:
+            why = "the server is still starting and cannot read its stop command yet"
+        elif self._write_stop_command(proc):
             if await self.wait_exited(settings.server_stop_timeout):
                 return
             why = f"server did not exit {settings.server_stop_timeout:g} s after "
