@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listen_arguments(demo)
     demo.add_argument("--events-per-second", type=float, default=0.0, metavar="N",
                       help="extra simulated event lines per second (default 0)")
+    demo.add_argument("--env", action="store_true",
+                      help="print `export VS_URL=... VS_API_KEY=...` for the demo running on "
+                      "--port, for the terminal client: eval \"$(vsmanager demo --env)\"")
     demo.set_defaults(handler=run_demo)
 
     simulate = commands.add_parser(
@@ -102,6 +105,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     setup_commands.warn_unknown_variables()
     base = f"http://{_url_host(args.host)}:{args.port}"
+    if args.env:
+        return _demo_environment(args.port)
     if demo_state.port_taken(args.host, args.port):
         return _demo_already_running(args.port, base)
     # Players already online and someone coming or going every few seconds: a lively page.
@@ -132,6 +137,16 @@ def run_demo(args: argparse.Namespace) -> int:
         return _run_server(settings, args)
     finally:
         demo_state.remove_record(args.port)
+
+
+def _demo_environment(port: int) -> int:
+    record = demo_state.read_record(port)
+    if record is None:
+        print(f"vsmanager demo: no demo of yours runs on port {port}: start one with "
+              "scripts/demo (or vsmanager demo) first", file=sys.stderr)
+        return EXIT_PORT_TAKEN
+    print(demo_state.environment(record))
+    return 0
 
 
 def _demo_already_running(port: int, base: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -140,3 +141,21 @@ def test_a_stale_note_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     dead.wait()
     demo_state.write_record(demo_state.DemoRecord(dead.pid, "http://x", "k", "m"), 9)
     assert demo_state.read_record(9) is None
+
+
+def test_demo_env_points_the_terminal_client_at_the_running_demo(demo: Demo) -> None:
+    vsmanager = shlex.join(launcher())
+    script = (f'eval "$({vsmanager} demo --port {demo.port} --env)" && '
+              f"{vsmanager} console --tail 2 --no-follow")
+    result = subprocess.run(["bash", "-c", script], env=demo.env, cwd=demo.cwd,
+                            capture_output=True, text=True, timeout=60 * TIME_SCALE)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_demo_env_without_a_demo_says_so(tmp_path: Path) -> None:
+    result = subprocess.run([*launcher(), "demo", "--port", str(free_port()), "--env"],
+                            env=demo_env(tmp_path), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60 * TIME_SCALE)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "no demo of yours runs on port" in result.stderr

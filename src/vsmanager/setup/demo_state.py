@@ -100,6 +100,12 @@ def terminal_command(url: str, admin_key: str | None, argv0: str | None = None) 
     return f"VS_URL={shlex.quote(url)} VS_API_KEY={key} {command_name(argv0)} console"
 
 
+def environment(record: DemoRecord) -> str:
+    """Shell lines that point the terminal client at the demo (for ``eval``)."""
+    key = shlex.quote(record.admin_key) if record.admin_key is not None else '"$VS_API_KEY_ADMIN"'
+    return f"export VS_URL={shlex.quote(record.url)} VS_API_KEY={key}"
+
+
 def banner(heading: str, record: DemoRecord) -> str:
     base = record.url
     admin = record.admin_key or "(yours, from VS_API_KEY_ADMIN)"
