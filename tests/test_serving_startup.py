@@ -82,8 +82,9 @@ def test_a_second_vsmanager_on_a_locked_folder_warns_in_its_log(tmp_path: Path) 
             # Ready means listening: the warning came before, at start-up.
             log = second.log_text()
             assert second.status()["state"] == "stopped"
+    # One now; another only if the lock is still held after autostart's wait for it.
     warnings = [line for line in log.splitlines() if " warning vsmanager.supervisor " in line]
-    assert len(warnings) == 1, log
+    assert warnings, log
     assert "server_not_started" in warnings[0]
     assert f"locked by vsmanager pid {first.process.pid} " in warnings[0]
     assert f"holder={first.process.pid}" in warnings[0]

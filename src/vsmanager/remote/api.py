@@ -205,7 +205,7 @@ def check(response: httpx.Response, endpoint: Endpoint) -> dict[str, Any]:
         raise key_refused(endpoint, message.split(": ", 1)[0] if code == "unauthorized"
                           else message)
     if response.status_code == 403:
-        raise needs_admin(endpoint)
+        raise needs_admin(endpoint, _needing_admin(response.request.url.path))
     if response.status_code in (409, 503) and code != "unavailable":
         raise Refused(message, code)
     if response.status_code == 429:
@@ -214,6 +214,15 @@ def check(response: httpx.Response, endpoint: Endpoint) -> dict[str, Any]:
     if response.is_success:
         raise ClientError(f"unexpected answer from {response.request.url.path}", "bad_answer")
     raise ClientError(f"{message} (HTTP {response.status_code})", code)
+
+
+def _needing_admin(path: str) -> str:
+    """What the refused request was for, as the user asked for it."""
+    if "/console/" in path:
+        return "the console"
+    if path.rstrip("/").rsplit("/", 1)[-1] in ("start", "stop", "restart"):
+        return "starting and stopping the server"
+    return "this command"
 
 
 def describe_transport_error(url: str, exc: Exception) -> str:
