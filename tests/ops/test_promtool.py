@@ -135,18 +135,18 @@ def test_documented_alerts_fire_when_they_should_and_print_whole_numbers(tmp_pat
 rule_files: [rules.yml]
 evaluation_interval: 1m
 tests:
-  - interval: 1m
+  - interval: 45s
     input_series:
       - series: 'vsmanager_game_up{{{target.format("crashed:8080")}}}'
-        values: "0x20"
+        values: "0x30"
       - series: 'vsmanager_game_state{{state="stopped", {target.format("crashed:8080")}}}'
-        values: "0x20"
+        values: "0x30"
       - series: 'vsmanager_game_up{{{target.format("stopped:8080")}}}'
-        values: "0x20"
+        values: "0x30"
       - series: 'vsmanager_game_state{{state="stopped", {target.format("stopped:8080")}}}'
-        values: "1x20"
+        values: "1x30"
       - series: 'vsmanager_game_crashes_total{{{target.format("crashed:8080")}}}'
-        values: "0x6 1 2 3x12"
+        values: "0x6 1 2 3x30"
     alert_rule_test:
       - eval_time: 7m
         alertname: GameServerDown
@@ -154,7 +154,7 @@ tests:
           - exp_labels: {{instance: "crashed:8080", job: "vsmanager"}}
             exp_annotations:
               summary: "the game server on crashed:8080 has not been running for 5 minutes"
-      - eval_time: 20m  # increase() extrapolates 3 crashes in 14 sampled minutes to 3.21...
+      - eval_time: 14m  # samples 45 s apart: increase() extrapolates 3 crashes to 3.11
         alertname: GameServerCrashLooping
         exp_alerts:
           - exp_labels: {{instance: "crashed:8080", job: "vsmanager"}}

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_cli_remote_console import TIMEOUT, Cli, follower
 
 from harness import ADMIN_KEY, VsManager, run_vsmanager, simulator_command
 from proxy import TcpProxy
 from recording_proxy import RecordingProxy
-from test_cli_remote_console import TIMEOUT, Cli, follower
 
 TICKET_PATH = "/api/v1alpha1/auth/ticket"
 
@@ -83,7 +83,7 @@ def test_without_a_ticket_endpoint_the_key_goes_in_a_header(busy: VsManager) -> 
     assert len(upgrades) == 2
     for target, headers in upgrades:
         assert "ticket=" not in target
-        assert f"x-api-key: {ADMIN_KEY.lower()}" in headers
+        assert f"authorization: bearer {ADMIN_KEY.lower()}" in headers
 
 
 # -- named keys ---------------------------------------------------------------------------
