@@ -1,5 +1,6 @@
 """A real vsmanager behind a real nginx or Caddy, configured by `vsmanager proxy-config`, and
-the checks both proxies must pass (tests/deploy/test_nginx.py, test_caddy.py).
+the checks both proxies must pass (tests/deploy/test_nginx.py, test_caddy.py; the page in a
+browser: tests/e2e/test_behind_proxy.py).
 
 Everything listens on loopback: the proxy on 127.0.0.1, over TLS with a throwaway self-signed
 certificate; clients connect from 127.0.0.2, so the address vsmanager logs can only be the
@@ -119,6 +120,56 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], output: Path) -
             return
         time.sleep(0.05)
     raise AssertionError(f"the proxy never listened on {port}:\n{output.read_text()}")
+
+
+# What Debian's nginx.conf wraps around a site file, minus what needs root.
+NGINX_CONF = """\
+daemon off;
+master_process off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    access_log off;
+    include {folder}/sites-enabled/*;
+}}
+"""
+
+# Global options around Caddy's site block: no admin endpoint, no redirect listener on port
+# 80, no HTTP/3 (UDP); Caddy's storage in the test's folder.
+CADDY_GLOBAL_OPTIONS = """\
+{
+\tadmin off
+\tauto_https disable_redirects
+\tservers {
+\t\tprotocols h1 h2
+\t}
+}
+"""
+
+
+@contextlib.contextmanager
+def behind_nginx(folder: Path) -> Iterator[Proxied]:
+    (folder / "sites-enabled").mkdir()
+    command = [require("nginx"), "-p", str(folder), "-c", str(folder / "nginx.conf")]
+    files = {"nginx.conf": NGINX_CONF.format(folder=folder), "sites-enabled/vsmanager": "{site}"}
+    with proxied("nginx", folder, command, None, files) as p:
+        yield p
+
+
+@contextlib.contextmanager
+def behind_caddy(folder: Path) -> Iterator[Proxied]:
+    command = [require("caddy"), "run", "--adapter", "caddyfile", "--config", str(folder / "Caddyfile")]
+    env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder / "data"),
+           "XDG_CONFIG_HOME": str(folder / "config")}
+    with proxied("caddy", folder, command, env, {"Caddyfile": CADDY_GLOBAL_OPTIONS + "{site}"}) as p:
+        yield p
 
 
 # -- the checks -------------------------------------------------------------------------------
