@@ -3,6 +3,8 @@ The configurations themselves are loaded by the real nginx and Caddy in tests/de
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from vsmanager.cli import main
@@ -82,3 +84,21 @@ def test_refuses_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[st
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert err.startswith("vsmanager proxy-config: ")
+
+
+@pytest.mark.parametrize(("proxy", "args"), [
+    ("nginx", ["--server-name", "vs.example.com",
+               "--tls-cert", "/etc/letsencrypt/live/vs.example.com/fullchain.pem",
+               "--tls-key", "/etc/letsencrypt/live/vs.example.com/privkey.pem"]),
+    ("caddy", ["--server-name", "vs.example.com"]),
+])
+def test_deploy_docs_show_what_the_command_prints(capsys: pytest.CaptureFixture[str],
+                                                  proxy: str, args: list[str]) -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    fence = "caddyfile" if proxy == "caddy" else "nginx"
+    shown = docs.split(f"```{fence}\n", 1)[1].split("```", 1)[0]
+    code, out, _ = run(capsys, proxy, *args)
+    assert code == 0
+    assert shown == re.sub(r"\(vsmanager [^)]+\)", "(vsmanager 0.1.0)", out, count=1)
