@@ -114,6 +114,7 @@ def run_demo(args: argparse.Namespace) -> int:
         **generated,
         server_command=shlex.join(command),
         server_autostart=True,
+        web_demo=True,
     )
     base = f"http://{_url_host(args.host)}:{args.port}"
     admin = generated.get("api_key_admin", "(yours, from VS_API_KEY_ADMIN)")

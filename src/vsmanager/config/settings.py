@@ -25,6 +25,7 @@ from vsmanager.config.file import (
 from vsmanager.config.patterns import FACTS, Fact, PatternError, ProfileName, compile_pattern
 from vsmanager.config.values import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
 from vsmanager.config.values import weak_key_reason
+from vsmanager.config.web_settings import WebSettings
 
 ENV_PREFIX = "VS_"
 VINTAGE_STORY_READY_PATTERN = r"Dedicated Server now running on Port"
@@ -38,7 +39,7 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names each variable and a valid example."""
 
 
-class Settings(BaseSettings):
+class Settings(WebSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # Keys: Admin can do everything; Monitor only reads the server status.
