@@ -60,8 +60,9 @@ for line in sys.stdin:
         for _ in range(int(arg)):
             join(f"Player{len(names) + 1:02d}")
     elif verb == "/lines":
-        for i in range(int(arg)):
-            say(f"filler {i:03d} needle")
+        count, _, tag = arg.partition(" ")
+        for i in range(int(count)):
+            say(f"filler {i:03d} needle {tag}".rstrip())
     elif verb == "/levels":  # unstamped (the patterns allow it), so that each fits a phone's row
         print("[Server Warning] overloaded tick", flush=True)
         print("[Server Error] broke in a mod", flush=True)
@@ -114,8 +115,8 @@ def test_a_command_sent_while_scrolled_up_shows_its_echo_and_refusal(
 ) -> None:
     with open_page(browser, game_vsm.url, viewport=size) as page:
         sign_in_admin(page)
-        send_command(page, "/lines 200")
-        wait_for_text(page, "filler 199 needle")
+        send_command(page, f"/lines 200 scroll{size['width']}")
+        wait_for_text(page, f"filler 199 needle scroll{size['width']}")
         scroll_up(page)
         send_command(page, "/stats")
         page.wait_for_function(
@@ -143,21 +144,22 @@ def test_search_starts_at_the_newest_match_and_numbers_from_it(
 ) -> None:
     with open_page(browser, game_vsm.url, viewport=size) as page:
         sign_in_admin(page)
-        send_command(page, "/lines 39")
-        wait_for_text(page, "filler 038 needle")
+        tag = f"search{size['width']}"  # this test's lines, not an earlier test's
+        send_command(page, f"/lines 39 {tag}")
+        wait_for_text(page, f"filler 038 needle {tag}")
         page.keyboard.press("Control+f")
         page.fill("#search-input", "needle")
         count = page.locator("#search-count")
         # The history holds earlier tests' fillers too: count them from the page's own text.
         total = sum("needle" in row for row in hook(page, "bufferText"))
         expect(count).to_have_text(f"1 of {total}")
-        assert "filler 038 needle" in (hook(page, "selectedRowText") or "")
+        assert f"filler 038 needle {tag}" in (hook(page, "selectedRowText") or "")
         page.press("#search-input", "Enter")  # on to the older match
         expect(count).to_have_text(f"2 of {total}")
-        assert "filler 037 needle" in (hook(page, "selectedRowText") or "")
+        assert f"filler 037 needle {tag}" in (hook(page, "selectedRowText") or "")
         page.press("#search-input", "Shift+Enter")  # back to the newer one
         expect(count).to_have_text(f"1 of {total}")
-        assert "filler 038 needle" in (hook(page, "selectedRowText") or "")
+        assert f"filler 038 needle {tag}" in (hook(page, "selectedRowText") or "")
 
 
 # -- level colours -------------------------------------------------------------------------
@@ -311,8 +313,8 @@ def test_a_crash_is_marked_on_the_charts_and_its_run_opens_at_the_end(
         if page.locator("#strip-toggle").get_attribute("aria-expanded") == "false":
             page.click("#strip-toggle")
         send_command(page, "/forge")
-        send_command(page, "/lines 150")
-        wait_for_text(page, "filler 149 needle")
+        send_command(page, "/lines 150 crash")
+        wait_for_text(page, "filler 149 needle crash")
         page.wait_for_function("() => window.__vsmTest.chartPoints() >= 3")
         send_command(page, "/crash")
         vsm.wait_for_state("crashed", "starting", "running")

@@ -78,7 +78,8 @@ export class ResourceStrip {
     const monitor = onPlayer === null;
     this.open = monitor || loadOpen();
     el.toggle.hidden = monitor;
-    const height = monitor ? 180 : 96;
+    // On a phone, unfolded charts share the screen with the console: keep them low.
+    const height = monitor ? 180 : window.innerWidth <= 600 ? 64 : 96;
     this.charts = {
       cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5, height, markers: true }),
       memory: new SparkChart(el.memory, { label: "Game memory", format: (v) => formatBytes(v), minMax: 64 * 1024 * 1024, height, markers: true }),
