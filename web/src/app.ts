@@ -156,18 +156,14 @@ export function startAdmin(key: string, page: Page): void {
     },
     (command, reason) => view.appendNote(`✖ ${command} was refused: ${reason}`, "error"),
   );
-  const updateCommandBar = (): void => {
-    const state = serverBar.state;
-    if (connectionState.kind !== "connected") commandBar.setUnavailable("Not connected to vsmanager: commands are off until it reconnects.");
-    else if (state !== "running") commandBar.setUnavailable(`The server is ${state ?? "in an unknown state"}: commands are off until it is running.`);
-    else commandBar.setUnavailable(null);
-  };
-
+  // Why commands (typed, or a player's actions) cannot be sent now; null when they can.
   const unavailable = (): string | null => {
     if (serverBar.isStale || connectionState.kind !== "connected") return "Not connected to vsmanager: commands are off until it reconnects.";
     if (serverBar.state !== "running") return `The server is ${serverBar.state ?? "in an unknown state"}: commands are off until it is running.`;
     return null;
   };
+  const updateCommandBar = (): void => commandBar.setUnavailable(unavailable());
+
   let vocabulary = EMPTY_VOCABULARY;
   const playerMenu = new PlayerMenu(playerMenuElements(), {
     actions: () => vocabulary.playerActions,

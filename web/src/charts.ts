@@ -88,7 +88,7 @@ export class SparkChart {
             stroke: muted,
             font: AXIS_FONT,
             size: 16,
-            space: 56,
+            space: 72,
             gap: 2,
             ticks: { show: false },
             grid: { show: false },
