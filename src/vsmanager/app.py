@@ -23,7 +23,7 @@ from vsmanager.edge.guards import WebMount, install_guards
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, server
+from vsmanager.routes import auth, console, health, metrics, page, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
 from vsmanager.stream.session import SendWatchdog
@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
+    app.include_router(page.router)
     _mount_web_console(app)
     return app
 

@@ -2,7 +2,8 @@
 file (:mod:`vsmanager.config.file`), validated at start. Variables override the file.
 
 The fields and their checks live in sections, one module each (``access_settings``,
-``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``); ``Settings``
+``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``,
+``web_settings``); ``Settings``
 combines them and adds loading, the sources' order and the checks that span sections."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from vsmanager.config.game_settings import GameSettings
 from vsmanager.config.http_settings import HttpSettings
 from vsmanager.config.ops_settings import OpsSettings
 from vsmanager.config.values import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.config.web_settings import WebSettings
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,7 @@ class SettingsError(ValueError):
 # the fields of the last base first, so `vsmanager config example` reads bottom-up: put a
 # new section at the top of this list and its settings come last.
 class Settings(
+    WebSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,
