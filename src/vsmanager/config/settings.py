@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.file import (
     CONFIG_VARIABLE,
     ConfigFile,
@@ -38,7 +39,7 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names each variable and a valid example."""
 
 
-class Settings(BaseSettings):
+class Settings(ConfinementSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # Keys: Admin can do everything; Monitor only reads the server status.
@@ -350,9 +351,11 @@ def load_settings(*, config: Path | str | None = None, **overrides: object) -> S
     config_file = read_config(config)
     try:
         with lending(config_file):
-            return Settings(**overrides)  # type: ignore[arg-type]
+            settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
+    settings._config_path = config_file.path if config_file is not None else None
+    return settings
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:

@@ -12,15 +12,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import structlog
 
-from vsmanager.config.settings import Settings
+from vsmanager.config.settings import ENV_PREFIX, Settings
 from vsmanager.console.buffer import Stream
 from vsmanager.console.capture import STDERR_FD, STDOUT_FD, GameProtocol, PipeCapture
 from vsmanager.console.feed import ConsoleFeed
-from vsmanager.game import procfs
+from vsmanager.game import exec_shim, procfs
+from vsmanager.game.confinement import ConfinementError, game_plan
 from vsmanager.game.instance_lock import InstanceLock, InstanceLocked, lock_directory
 from vsmanager.game.last_resort import LastResort
 from vsmanager.game.launch import executable_problem, launch_argv
@@ -42,6 +44,8 @@ LOCK_WAIT_MARGIN_S = 5.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+# Variables of vsmanager's that are no VS_* setting but still lead to its secrets.
+_VSMANAGER_ONLY = frozenset({"CREDENTIALS_DIRECTORY"})
 
 
 class ServerState(StrEnum):
@@ -77,6 +81,7 @@ class Supervisor:
             settings.server_restart_window,
         ))
         self.runs = RunLog()
+        self.landlock_abi = exec_shim.abi_version()
         self.lock = InstanceLock(lock_directory(settings.server_argv, settings.server_workdir))
         self._proc: asyncio.subprocess.Process | None = None
         self._started_monotonic: float | None = None
@@ -275,7 +280,12 @@ class Supervisor:
         settings = self.settings
         argv = settings.server_argv
         self._take_lock()
-        env = self._child_environment()
+        try:
+            plan = game_plan(settings, self.landlock_abi)
+            plan_json = plan.to_json()
+        except (ConfinementError, ValueError) as exc:
+            self._start_failed(str(exc), automatic)
+        env = self._child_environment(plan.user)
         problem = executable_problem(argv[0], settings.server_workdir, env.get("PATH"))
         if problem is not None:
             self._start_failed(problem, automatic)
@@ -293,7 +303,7 @@ class Supervisor:
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: GameProtocol(captures, loop),
-                *launch_argv(argv),
+                *launch_argv(argv, plan_json),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -548,13 +558,19 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
 
-    def _child_environment(self) -> dict[str, str]:
+    def _child_environment(self, user: Mapping[str, object] | None = None) -> dict[str, str]:
+        # No VS_* variable reaches the game: they name the key files, the keys file and the
+        # config, or hold keys. Nor does systemd's directory of credentials.
         secrets = set(self.settings.secret_values())
-        return {
+        env = {
             name: value
             for name, value in os.environ.items()
-            if not name.startswith("VS_API_KEY") and value not in secrets
+            if not name.upper().startswith(ENV_PREFIX) and name not in _VSMANAGER_ONLY
+            and value not in secrets
         }
+        if user is not None:
+            env.update(HOME=str(user["home"]), USER=str(user["name"]), LOGNAME=str(user["name"]))
+        return env
 
     def _set_state(self, state: ServerState) -> None:
         self.state = state
