@@ -10,9 +10,9 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import structlog
