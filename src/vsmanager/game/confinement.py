@@ -168,10 +168,12 @@ def user_entry(settings: Settings) -> dict[str, object] | None:
     user = game_user(settings.server_user)
     if (user.pw_uid, user.pw_gid) == (os.geteuid(), os.getegid()):
         return None
-    if os.geteuid() != 0 and not (_has_capability(CAP_SETUID) and _has_capability(CAP_SETGID)):
+    # Root without CAP_SETUID (a capability bounding set, a container) cannot either.
+    if not (_has_capability(CAP_SETUID) and _has_capability(CAP_SETGID)):
         raise ConfinementError(
-            f"VS_SERVER_USER={settings.server_user}: vsmanager runs as uid {os.geteuid()} and may not "
-            "change user; run vsmanager as root (it then runs the game as that user), or unset it")
+            f"VS_SERVER_USER={settings.server_user}: vsmanager (uid {os.geteuid()}) may not change "
+            "user: it needs root with CAP_SETUID and CAP_SETGID (it then runs the game as that "
+            "user); or unset VS_SERVER_USER")
     return {"name": user.pw_name, "uid": user.pw_uid, "gid": user.pw_gid, "home": user.pw_dir}
 
 
@@ -201,3 +203,12 @@ def confinement_problems(settings: Settings, abi: int) -> list[tuple[str, str]]:
     except ConfinementError as exc:
         problems.append(("game_user_unavailable", str(exc)))
     return problems
+
+
+def confinement_summary(settings: Settings, abi: int) -> str:
+    """One line for ``config check``: how the game will run."""
+    who = f"as {settings.server_user}" if settings.server_user else "as vsmanager's user"
+    if not settings.game_confine:
+        return f"the game runs {who}, unconfined (VS_GAME_CONFINE=false)"
+    hidden = ", ".join(str(p) for p in settings.hidden_paths()) or "none named"
+    return f"the game runs {who}, confined by Landlock (ABI {abi}); hidden from it: {hidden}"

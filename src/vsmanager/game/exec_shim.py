@@ -77,28 +77,40 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def restrict(rules: list[tuple[str, int]], abi: int) -> None:
-    """Confine this process (and whatever it execs) to ``rules``: (path, allowed rights)
-    pairs; a path that no longer exists is skipped. Raises OSError naming the step."""
+def ruleset(rules: list[tuple[str, int]], abi: int) -> int:
+    """A Landlock ruleset allowing ``rules``, (path, rights) pairs; a path that no longer
+    exists is skipped. Made before changing user: the rules name paths the game's user may
+    not even be able to look up. Raises OSError naming the step."""
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
     handled = handled_access(abi)
     attr = _RulesetAttr(handled, 0, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
     # The structure grew with the ABI; the kernel wants the size it knows.
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
-    ruleset = libc.syscall(ctypes.c_long(SYS_CREATE_RULESET), ctypes.byref(attr),
-                           ctypes.c_size_t(size), ctypes.c_uint32(0))
-    if ruleset < 0:
+    fd = int(libc.syscall(ctypes.c_long(SYS_CREATE_RULESET), ctypes.byref(attr),
+                          ctypes.c_size_t(size), ctypes.c_uint32(0)))
+    if fd < 0:
         _raise("landlock_create_ruleset")
     try:
         for path, allowed in rules:
-            _add_rule(libc, int(ruleset), path, allowed & handled)
+            _add_rule(libc, fd, path, allowed & handled)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def restrict(ruleset_fd: int) -> None:
+    """Confine this process, and whatever it execs, to the ruleset; no way back."""
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    try:
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             _raise("prctl(PR_SET_NO_NEW_PRIVS)")
-        if libc.syscall(ctypes.c_long(SYS_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+        if libc.syscall(ctypes.c_long(SYS_RESTRICT_SELF), ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) != 0:
             _raise("landlock_restrict_self")
     finally:
-        os.close(ruleset)
+        os.close(ruleset_fd)
 
 
 def _add_rule(libc: Any, ruleset: int, path: str, allowed: int) -> None:
@@ -137,10 +149,13 @@ def main(argv: list[str]) -> None:
     plan = json.loads(argv[1])
     game = argv[3:]  # argv[2] is "--"
     try:
+        rules = None
+        if plan.get("abi"):
+            rules = ruleset([(path, int(rights)) for path, rights in plan["rules"]], int(plan["abi"]))
         if plan.get("user"):
             become(plan["user"])
-        if plan.get("abi"):
-            restrict([(path, int(rights)) for path, rights in plan["rules"]], int(plan["abi"]))
+        if rules is not None:
+            restrict(rules)
     except OSError as exc:
         print(f"vsmanager: cannot confine the game, so it was not started: {exc}", file=sys.stderr)
         os._exit(EXIT_CANNOT_CONFINE)
