@@ -112,3 +112,15 @@ def test_a_symbolic_link_to_a_secret_gets_no_rule(tmp_path: Path) -> None:
     rules = dict(plan_rules([], None, [tmp_path / "etc" / "admin.key"], writable=[tmp_path / "game"]))
     assert str(tmp_path / "game") in rules
     assert not [path for path in rules if path.endswith("admin.key") or path.endswith("key-link")]
+
+
+def test_a_link_in_a_folder_allowed_entry_by_entry_grants_nothing(tmp_path: Path) -> None:
+    # The game could plant such a link in its own folder, to widen its rules at the next start.
+    game = tmp_path / "game"
+    game.mkdir()
+    (game / "admin.key").write_text("x")
+    system = Path("/usr/share").resolve()
+    (game / "link").symlink_to(system)
+    rules = dict(plan_rules([], None, [game / "admin.key"], writable=[game]))
+    assert str(system) not in rules and str(game / "link") not in rules  # /usr/share stays read-only
+    assert rules[str(Path("/usr").resolve())] == READ

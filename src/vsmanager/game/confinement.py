@@ -104,8 +104,13 @@ def plan_rules(
 
 
 def _allow(path: Path, rights: int, limits: list[Limit], rules: dict[str, int],
-           visited: set[tuple[Path, int]]) -> None:
+           visited: set[tuple[Path, int]], *, entry: bool = False) -> None:
     if not os.path.lexists(path):
+        return
+    if entry and os.path.islink(path):
+        # A link in a folder allowed entry by entry grants nothing, as in a folder allowed
+        # whole (Landlock judges where a link leads, not the link): following it would let a
+        # link the game planted in its own folder widen its rules at the next start.
         return
     real = _real(path)
     if (real, rights) in visited:  # a symbolic link back up the tree
@@ -123,7 +128,7 @@ def _allow(path: Path, rights: int, limits: list[Limit], rules: dict[str, int],
         except OSError:
             return
         for name in entries:
-            _allow(real / name, rights, limits, rules, visited)
+            _allow(real / name, rights, limits, rules, visited, entry=True)
         return
     rules[str(real)] = rules.get(str(real), 0) | rights
 
