@@ -397,6 +397,11 @@ async def test_child_environment_has_no_api_keys(
     monkeypatch.setenv("VS_API_KEY_ADMIN", ADMIN_KEY)
     monkeypatch.setenv("SOME_COPY_OF_THE_KEY", MONITOR_KEY)
     monkeypatch.setenv("HARMLESS", "kept")
+    # Nor anything that leads to a key: where the keys file, the config or the credentials are.
+    monkeypatch.setenv("VS_KEYS_FILE", "/etc/vsmanager/keys.json")
+    monkeypatch.setenv("VS_CONFIG", "/etc/vsmanager/vsmanager.toml")
+    monkeypatch.setenv("vs_audit_log", "/var/log/vsmanager/audit.jsonl")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/vsmanager.service")
     code = "import os; [print(k + '=' + v) for k, v in sorted(os.environ.items())]"
     supervisor = make_supervisor(code)
     await supervisor.start()
@@ -404,6 +409,7 @@ async def test_child_environment_has_no_api_keys(
     dump = "\n".join(texts(supervisor, "stdout"))
     assert "HARMLESS=kept" in dump
     assert ADMIN_KEY not in dump and MONITOR_KEY not in dump and "VS_API_KEY" not in dump
+    assert "/etc/vsmanager" not in dump and "audit" not in dump and "credentials" not in dump
 
 
 def _alive(pid: int) -> bool:
@@ -529,9 +535,9 @@ async def test_the_last_resort_goes_with_its_run(make_supervisor: Make) -> None:
     supervisor = make_supervisor(POLITE)
     await supervisor.start()
     await wait_until(lambda: supervisor.state is ServerState.RUNNING)
-    (last_resort,) = supervisor._last_resorts
+    (last_resort,) = supervisor.safeguards.last_resorts
     assert _alive(last_resort.pid)
     await supervisor.stop()
     assert await supervisor.wait_exited(10 * TIME_SCALE)
     await wait_until(lambda: not _alive(last_resort.pid), timeout=5)
-    await wait_until(lambda: not supervisor._last_resorts, timeout=5)
+    await wait_until(lambda: not supervisor.safeguards.last_resorts, timeout=5)

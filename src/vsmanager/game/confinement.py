@@ -10,6 +10,7 @@ entries one by one instead of the folder, down to the protected file, which gets
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -152,6 +153,12 @@ def _absolute(path: Path | None, workdir: Path | None) -> Path | None:
 
 def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
+
+
+@functools.cache
+def kernel_abi() -> int:
+    """The kernel's Landlock ABI (0: none), asked once: it does not change while we run."""
+    return exec_shim.abi_version()
 
 
 def game_plan(settings: Settings, abi: int) -> Plan:
