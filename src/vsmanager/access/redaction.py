@@ -29,7 +29,9 @@ MAX_CUTS = 16
 
 _RUN = re.compile(rf"[A-Za-z0-9+/=_.~-]{{{MIN_KEY_LENGTH},}}")
 _CUT = re.compile(r"[/=.]")
-_ESCAPE = re.compile(r"\\+(?:u00([0-9a-fA-F]{2})|x([0-9a-fA-F]{2})|(.))")
+_ESCAPE = re.compile(r"\\(?:u00([0-9a-fA-F]{2})|x([0-9a-fA-F]{2})|(.))")
+# Escaped at most this many times over (a JSON string inside a JSON string inside...).
+MAX_DEPTH = 3
 
 Digests = Callable[[], Collection[bytes]]
 
@@ -72,18 +74,23 @@ class KeyRedactor:
 
 
 def readings(text: str) -> list[str]:
-    """``text`` as it is, percent-decoded (until nothing changes), and unescaped."""
+    """``text`` as it is, percent-decoded (until nothing changes), and each of those
+    unescaped once, twice and three times."""
     views = [text]
     if "%" in text or "+" in text:
         decoded = text
-        for _ in range(3):
+        for _ in range(MAX_DEPTH):
             once = unquote_plus(decoded)
             if once == decoded:
                 break
             decoded = once
             views.append(decoded)
-    if "\\" in text:
-        views += [_unescape(view) for view in list(views)]
+    for view in list(views):
+        for _ in range(MAX_DEPTH):
+            if "\\" not in view:
+                break
+            view = _unescape(view)
+            views.append(view)
     return views
 
 
