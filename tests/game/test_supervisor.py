@@ -399,7 +399,7 @@ async def test_child_environment_has_no_api_keys(
     monkeypatch.setenv("HARMLESS", "kept")
     # Nor anything that leads to a key: where the keys file, the config or the credentials are.
     monkeypatch.setenv("VS_KEYS_FILE", "/etc/vsmanager/keys.json")
-    monkeypatch.setenv("VS_CONFIG", "/etc/vsmanager/vsmanager.toml")
+    monkeypatch.setenv("VS_URL", "http://127.0.0.1:8080/etc/vsmanager")
     monkeypatch.setenv("vs_audit_log", "/var/log/vsmanager/audit.jsonl")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/vsmanager.service")
     code = "import os; [print(k + '=' + v) for k, v in sorted(os.environ.items())]"
