@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
 from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.file import (
@@ -44,6 +45,7 @@ class SettingsError(ValueError):
 # new section at the top of this list and its settings come last.
 class Settings(
     WebSettings,
+    ConfinementSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,
@@ -99,9 +101,11 @@ def load_settings(*, config: Path | str | None = None, **overrides: object) -> S
     config_file = read_config(config)
     try:
         with lending(config_file):
-            return Settings(**overrides)  # type: ignore[arg-type]
+            settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
+    settings._config_path = config_file.path if config_file is not None else None
+    return settings
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:
