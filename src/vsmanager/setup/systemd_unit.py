@@ -79,7 +79,12 @@ def render(facts: UnitFacts) -> str:
         "# folders, a private /tmp and /dev, no capabilities, no privilege gained through setuid.",
         "# No MemoryDenyWriteExecute: .NET's JIT writes the code it runs.",
         "NoNewPrivileges=yes",
-        "CapabilityBoundingSet=",
+    ]
+    if facts.user:
+        # As root (no User=), vsmanager may start the game as another user (server_user):
+        # that needs root's capabilities.
+        lines.append("CapabilityBoundingSet=")
+    lines += [
         "ProtectSystem=strict",
         f"ProtectHome={_protect_home(facts)}",
     ]
