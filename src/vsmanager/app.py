@@ -54,12 +54,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
         sampler.start()
-        if settings.server_autostart:
-            await supervisor.autostart()
-        app.state.ready = True
         async with contextlib.AsyncExitStack() as stack:
-            if settings.keys_file is not None:
-                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            # Also without a keys file: it answers SIGHUP (`systemctl reload`), from before
+            # the game starts.
+            await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            if settings.server_autostart:
+                await supervisor.autostart()
+            app.state.ready = True
             try:
                 yield
             finally:
