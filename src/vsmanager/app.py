@@ -16,6 +16,8 @@ from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.access.gatekeeper import Gatekeeper
 from vsmanager.access.keywatch import KeysFileWatcher
+from vsmanager.backups.metrics import BackupCollector
+from vsmanager.backups.service import BackupService
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
@@ -23,7 +25,7 @@ from vsmanager.edge.guards import WebMount, install_guards
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, server
+from vsmanager.routes import auth, backups, console, health, metrics, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
 from vsmanager.stream.session import SendWatchdog
@@ -52,6 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
+        app.state.backups = backup_service = BackupService(settings, supervisor, audit)
+        app.state.registry.register(BackupCollector(backup_service))
         sampler.start()
         if settings.server_autostart:
             await supervisor.autostart()
@@ -63,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
             finally:
                 app.state.ready = False
+                await backup_service.close()
                 await supervisor.shutdown()
                 await watchdog.stop()
                 await sampler.stop()
@@ -89,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(console.router)
     api.include_router(auth.router)
     api.include_router(metrics.router)
+    api.include_router(backups.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)

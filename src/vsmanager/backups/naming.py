@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 EXTENSIONS = (".tar.zst", ".tar.gz")
 _NAME = re.compile(r"^(?P<world>.+)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?(?P<ext>\.tar\.(?:zst|gz))$")
@@ -34,7 +34,9 @@ def parse_time(name: str) -> datetime | None:
     match = _NAME.match(name)
     if match is None:
         return None
-    return datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    when = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    # A second backup within the same second (-2, -3…) sorts after the first.
+    return when + timedelta(microseconds=int(match["n"] or 1) - 1)
 
 
 def is_archive_name(name: str) -> bool:

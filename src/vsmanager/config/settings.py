@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.backup_settings import BackupSettings
 from vsmanager.config.console_settings import ConsoleSettings
 from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.file import (
@@ -41,6 +42,7 @@ class SettingsError(ValueError):
 # the fields of the last base first, so `vsmanager config example` reads bottom-up: put a
 # new section at the top of this list and its settings come last.
 class Settings(
+    BackupSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,
