@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import zstandard
-from harness import TIME_SCALE, VsManager, run_vsmanager, simulator_command
 
+from harness import TIME_SCALE, VsManager, run_vsmanager, simulator_command
 from vsmanager.game.sim_world import check_invariant
 
 SAVE = Path("Saves/default.vcdbs")
@@ -64,7 +64,7 @@ def sha(path: Path) -> str:
 
 def test_backup_while_the_game_writes_hard_is_verified_consistent_and_downloads_exactly(
         world: tuple[VsManager, Path, Path], tmp_path: Path) -> None:
-    vsm, data, backups = world
+    vsm, _, backups = world
     with vsm.client() as client:
         done = make_backup(client)
         assert done["state"] == "done" and done["verified"] is True, done
