@@ -22,8 +22,8 @@ class BackupCollector(Collector):
                                 "When the last backup ended (Unix time; 0: none since start).",
                                 value=last.get("time", 0))
         yield GaugeMetricFamily("vsmanager_backup_last_verified_time_seconds",
-                                "When the last verified backup ended (Unix time; 0: none since start).",
-                                value=last.get("verified_time") or 0)
+                                "When the newest verified backup in the backup folder was made "
+                                "(Unix time; 0: none).", value=self.service.newest_verified_time())
         yield GaugeMetricFamily("vsmanager_backup_last_size_bytes", "The last backup's archive size.",
                                 value=last.get("size", 0))
         outcome = GaugeMetricFamily("vsmanager_backup_last_outcome",

@@ -110,6 +110,12 @@ class BackupService:
             raise BackupRefused(409, "backup_in_use", f"backup {id} is being restored or downloaded")
         self.store.delete(backup)
 
+    def newest_verified_time(self) -> float:
+        if self.settings.backup_dir is None:
+            return 0.0
+        verified = [b for b in self.store.all() if b.verified]
+        return verified[0].time.timestamp() if verified else 0.0
+
     def status(self, id: str) -> dict[str, Any]:
         job, restore = self.jobs.get(id), self.jobs.get(f"restore:{id}")
         if job is None and restore is None:
@@ -321,8 +327,7 @@ class BackupService:
     def _note_outcome(self, job: Job, outcome: str) -> None:
         backup = self.store.get(job.id) if outcome == "verified" else None
         self.last = {"time": time.time(), "size": backup.path.stat().st_size if backup else 0,
-                     "outcome": outcome, "verified_time": time.time() if backup else
-                     self.last.get("verified_time")}
+                     "outcome": outcome}
 
     def _say(self, text: str) -> None:
         self.supervisor.feed.publish("system", text)

@@ -92,7 +92,7 @@ async def _download(client: ApiClient, id: str, output: Path | None) -> int:
     async with client.stream(f"/backups/{id}/download") as response:
         if not response.is_success:
             await response.aread()
-            check(response)
+            check(response, client.endpoint)
         total = int(response.headers.get("content-length", 0))
         target = output or Path(response.headers.get("content-disposition", "").split('"')[1])
         hasher, done = hashlib.sha256(), 0
