@@ -16,6 +16,8 @@ from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.access.gatekeeper import Gatekeeper
 from vsmanager.access.keywatch import KeysFileWatcher
+from vsmanager.backups.metrics import BackupCollector
+from vsmanager.backups.service import BackupService
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
@@ -24,7 +26,7 @@ from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.logs import set_known_digests
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, page, server
+from vsmanager.routes import auth, backups, console, health, metrics, page, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
 from vsmanager.stream.session import SendWatchdog
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
+        app.state.backups = backup_service = BackupService(settings, supervisor, audit)
+        app.state.registry.register(BackupCollector(backup_service))
         sampler.start()
         async with contextlib.AsyncExitStack() as stack:
             # Also without a keys file: it answers SIGHUP (`systemctl reload`), from before
@@ -65,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
             finally:
                 app.state.ready = False
+                await backup_service.close()
                 await supervisor.shutdown()
                 await watchdog.stop()
                 await sampler.stop()
@@ -93,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(console.router)
     api.include_router(auth.router)
     api.include_router(metrics.router)
+    api.include_router(backups.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)

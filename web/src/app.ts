@@ -1,5 +1,6 @@
 // The signed-in page: an admin gets the live console; a Monitor key gets the status only.
 import { ApiClient, ApiError } from "./api";
+import { BackupsPanel } from "./backups";
 import { CommandBar } from "./commandbar";
 import { ConsoleConnection, CredentialRefused, type ConnectionState, type Credential } from "./connection";
 import { statusFacts } from "./frames";
@@ -182,6 +183,8 @@ export function startAdmin(key: string, page: Page): void {
       levels.setVocabulary(known);
     })
     .catch(() => undefined);
+  byId("backups").hidden = false;
+  new BackupsPanel(api, byId("backup-list"), byId("backup-progress"), byId("backup-create") as HTMLButtonElement).start();
 
   const connection = new ConsoleConnection(
     {

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.backup_settings import BackupSettings
 from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
 from vsmanager.config.fields import ENV_PREFIX
@@ -46,6 +47,7 @@ class SettingsError(ValueError):
 class Settings(
     WebSettings,
     ConfinementSettings,
+    BackupSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,

@@ -157,6 +157,19 @@ class ApiClient:
         answer = await self._request("POST", "/console/command", json={"command": command})
         return int(answer["seq"])
 
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Any API call under the prefix (backups use it): its JSON body, or a ClientError."""
+        if method == "DELETE":
+            response = await self._send(method, path, **kwargs)
+            if response.status_code == 204:
+                return {}
+            return check(response, self.endpoint)
+        return await self._request(method, path, **kwargs)
+
+    def stream(self, path: str) -> Any:
+        """``async with client.stream(path) as response``: a download, read as it comes."""
+        return self._http.stream("GET", path, timeout=httpx.Timeout(10.0, read=60.0))
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await retrying(
             lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry

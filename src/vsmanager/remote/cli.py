@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from vsmanager.remote import lifecycle, status_command, tail_command
+from vsmanager.remote import backup_command, lifecycle, status_command, tail_command
 from vsmanager.remote.api import AuthRefused, ClientError, Refused, Unreachable
 from vsmanager.remote.endpoint import Endpoint, EndpointError, resolve_endpoint
 from vsmanager.remote.exits import EPILOG, ExitCode, fail, quiet_broken_pipe
@@ -71,6 +71,15 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
                       help="print the lines that follow for S seconds (default 2; 0: none)")
     add_output_arguments(send)
     send.set_defaults(handler=_handler(lifecycle.run_send))
+
+    backup = commands.add_parser(
+        "backup", help="make, list, verify, download, delete or restore backups",
+        description="Backups of the world (docs/backups.md): the admin key for all but list.",
+        epilog=EPILOG,
+    )
+    add_connection_arguments(backup)
+    backup_command.add_arguments(backup)
+    backup.set_defaults(handler=_handler(backup_command.run))
 
 
 def _handler(run: Handler) -> Callable[[argparse.Namespace], int]:

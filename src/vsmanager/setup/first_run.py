@@ -111,6 +111,8 @@ def _config_text(key_file: Path, command: list[str], server_dir: Path) -> str:
         (None, "server_kill_timeout", 10.0),
         ("The line after which the server takes players.", "server_ready_pattern",
          VINTAGE_STORY_READY_PATTERN),
+        ("Backups (docs/backups.md): beside the server and its data, kept 10 last, 7 daily, 4 weekly.",
+         "backup_dir", str(server_dir.parent / f"{server_dir.name}-backups")),
     ]
     lines = [
         f"# vsmanager configuration for the Vintage Story server in {server_dir},",
