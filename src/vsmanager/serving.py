@@ -102,7 +102,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
         # Transport bounds (docs/security.md); client addresses are resolved by the app.
-        http=protocol_class(settings, trusted_proxies(settings)),
+        http=protocol_class(settings, trusted_proxies(settings), host),
         proxy_headers=False,
     )
     # Bound here, before the lifespan starts the game: a port in use (another vsmanager,

@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with the bounds it lacks: header size, header time, peers.
+"""uvicorn's httptools protocol with the bounds it lacks: header size, header time, peers,
+requests read ahead, sends that do not drain, and the names a request may give in Host.
 
 httptools gathers a header, and uvicorn the URL, by concatenating the pieces as they arrive:
 a 100 MB header costs quadratic time in the event loop (16 s measured), and nothing stops a
@@ -7,6 +8,15 @@ in bounded pieces and counted; past ``VS_HTTP_MAX_HEADER_BYTES`` it is answered 
 head not complete within ``VS_HTTP_HEADER_TIMEOUT`` is answered 408; both close the
 connection. Each peer may hold ``VS_HTTP_MAX_CONNECTIONS_PER_CLIENT`` connections (trusted
 proxies excepted); the next is answered 503 once its head has arrived.
+
+uvicorn queues pipelined requests without bound: it pauses reading when it queues one, but
+parses the whole chunk already read, and resumes reading after every response. Here the
+parser is fed in small pieces and stops at :data:`PIPELINE_DEPTH` requests queued, or while
+the transport's buffer is over its high-water mark (a client not reading its answers); the
+rest waits unparsed, reading paused, until answers drain. A response that does not drain
+within ``VS_HTTP_SEND_TIMEOUT`` resets the connection (:mod:`vsmanager.edge.drain`). A Host
+that is not allowed (:mod:`vsmanager.edge.hosts`) gets 421, a malformed request 400, both in
+the API's JSON error shape, before any route or key check.
 """
 
 from __future__ import annotations
@@ -16,25 +26,55 @@ import json
 from typing import Any, ClassVar
 
 import httptools
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from vsmanager.config.settings import Settings
+from vsmanager.config.values import parse_hosts
 from vsmanager.edge.clients import TrustedProxies
 from vsmanager.edge.connections import AddressCounter, CapNotice
+from vsmanager.edge.drain import SendDeadline, unacknowledged_bytes
+from vsmanager.edge.hosts import HostPolicy, host_name
 
 # After refusing a request whose rest is still arriving, keep reading (and dropping) it this
 # long before closing: closing a socket with unread data makes the kernel send a reset,
 # which can destroy the refusal before the client has read it.
 LINGER_S = 2.0
+# Requests read ahead of the one being answered; more wait unparsed, reading paused.
+PIPELINE_DEPTH = 4
+# Bytes fed to the parser at once: one piece holds at most a few dozen tiny requests, so
+# the queue stops within that many of PIPELINE_DEPTH.
+PIECE_BYTES = 512
+# Bytes of answers the client has not read (in the kernel's send queue) beyond which no
+# further request is read: a client that pipelines and never reads gets about this much.
+UNREAD_LIMIT_BYTES = 64 * 1024
+# Nothing signals that the client has read: how often a held connection looks again.
+UNREAD_POLL_S = 0.05
+# A Host longer than this is cut in the log line that refuses it.
+LOGGED_HOST_CHARS = 100
 
 
 class _Refused(Exception):
     """Raised from a parser callback to stop parsing a request already answered."""
 
 
+class _GatedFlow(FlowControl):
+    """uvicorn's flow control, whose resume_reading (after every response, and whenever the
+    app reads a body) is ignored while the protocol holds unparsed requests back."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__(transport)
+        self.held = False
+
+    def resume_reading(self) -> None:
+        if not self.held:
+            super().resume_reading()
+
+
 class _LingeringTransport:
     """The transport as a request's cycle sees it: a close while the request body is still
-    arriving becomes a lingering close (see LINGER_S)."""
+    arriving becomes a lingering close (see LINGER_S); any other close waits for the
+    response to drain, within the send timeout."""
 
     def __init__(self, protocol: GuardedHttpProtocol, transport: asyncio.Transport) -> None:
         self._protocol = protocol
@@ -48,7 +88,7 @@ class _LingeringTransport:
         if cycle is not None and cycle.more_body and not self._transport.is_closing():
             self._protocol.linger_close()
         else:
-            self._transport.close()
+            self._protocol.close_when_drained()
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -60,6 +100,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     cap_notice: ClassVar[CapNotice] = CapNotice("connection_cap_reached")
     size_notice: ClassVar[CapNotice] = CapNotice("request_headers_too_large")
     slow_notice: ClassVar[CapNotice] = CapNotice("request_header_timeout")
+    send_timeout_s: ClassVar[float] = 10.0
+    hosts: ClassVar[HostPolicy] = HostPolicy(frozenset())
+    host_notice: ClassVar[CapNotice] = CapNotice("host_not_allowed")
+    invalid_notice: ClassVar[CapNotice] = CapNotice("invalid_http_request")
+    send_notice: ClassVar[CapNotice] = CapNotice("http_send_timeout")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,11 +115,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._over_cap = False
         self._refused = False
         self._linger_timer: asyncio.TimerHandle | None = None
+        self._backlog: bytearray | None = None  # read, not parsed: set while holding back
+        self._resume_scheduled = False
+        self._poll_timer: asyncio.TimerHandle | None = None
+        self._deadline: SendDeadline | None = None
 
     # -- connection -----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _GatedFlow(transport)
+        self._deadline = SendDeadline(transport, self.loop, self.send_timeout_s, self._send_timed_out)
         peer = self.client[0] if self.client else None
         if peer is not None and not self.trusted.is_trusted(peer):
             if self.peers.acquire(peer):
@@ -88,6 +139,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
+        if self._deadline is not None:
+            self._deadline.connection_lost()
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
         self._release()
         super().connection_lost(exc)
 
@@ -115,8 +170,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        if self._backlog is not None:
+            self._backlog += data  # arrived before the pause took effect; still bounded
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         while data:
+            if self._must_wait():
+                self._hold(data)
+                return
             if self._in_head:
                 room = self.max_header_bytes - self._head_bytes
                 if room <= 0:
@@ -125,11 +189,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                     self._refuse(431, "request_headers_too_large",
                                  f"request line and headers larger than {self.max_header_bytes} bytes")
                     return
-                piece, data = data[:room], data[room:]
+                piece, data = data[: min(room, PIECE_BYTES)], data[min(room, PIECE_BYTES) :]
                 self._head_bytes += len(piece)
             else:
-                # Bodies in bounded pieces too, so a pipelined request's head is counted soon.
-                piece, data = data[: self.max_header_bytes], data[self.max_header_bytes :]
+                piece, data = data[:PIECE_BYTES], data[PIECE_BYTES:]
             try:
                 self.parser.feed_data(piece)
             except httptools.HttpParserUpgrade:
@@ -143,11 +206,99 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                     self._unsupported_upgrade_warning()
                 return
             except httptools.HttpParserError:
-                if self._refused:
-                    return
-                self.logger.warning("Invalid HTTP request received.")
-                self.send_400_response("Invalid HTTP request received.")
+                if not self._refused:
+                    self.send_400_response("Invalid HTTP request received.")
                 return
+
+    # -- pipelining: read no further ahead than PIPELINE_DEPTH, nor while answers are stuck
+
+    def _must_wait(self) -> bool:
+        return self._queue_full() or self._answers_unread()
+
+    def _queue_full(self) -> bool:
+        return len(self.pipeline) >= PIPELINE_DEPTH or self.flow.write_paused
+
+    def _answers_unread(self) -> bool:
+        # Answers already handed to the kernel count too: it holds megabytes of them for a
+        # client that does not read, each one a request served for nothing.
+        return self.cycle is not None and unacknowledged_bytes(self.transport) > UNREAD_LIMIT_BYTES
+
+    def _hold(self, data: bytes) -> None:
+        self._backlog = bytearray(data)
+        assert isinstance(self.flow, _GatedFlow)
+        self.flow.held = True
+        self.flow.pause_reading()
+        self._watch_reader()
+
+    def _watch_reader(self) -> None:
+        if self._queue_full():
+            return  # a response completing, or the buffer draining, resumes
+        # Held for unread answers: no event will say they were read. Look again soon, and
+        # let the send deadline run meanwhile.
+        if self._deadline is not None:
+            self._deadline.stalled()
+        if self._poll_timer is None:
+            self._poll_timer = self.loop.call_later(UNREAD_POLL_S, self._poll_reader)
+
+    def _poll_reader(self) -> None:
+        self._poll_timer = None
+        self._resume()
+
+    def _schedule_resume(self) -> None:
+        if self._backlog is not None and not self._resume_scheduled:
+            self._resume_scheduled = True
+            self.loop.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        self._resume_scheduled = False
+        if self._backlog is None or self._refused or self.transport.is_closing():
+            return
+        if self._must_wait():
+            self._watch_reader()
+            return
+        if self._deadline is not None and not self.flow.write_paused:
+            self._deadline.flowing()
+        data, self._backlog = bytes(self._backlog), None
+        assert isinstance(self.flow, _GatedFlow)
+        self.flow.held = False
+        self._feed(data)
+        if self._backlog is None and not self._refused:
+            self.flow.resume_reading()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._schedule_resume()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._deadline is not None:
+            self._deadline.stalled()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._deadline is not None:
+            self._deadline.flowing()
+        self._schedule_resume()
+
+    def timeout_keep_alive_handler(self) -> None:
+        if self._backlog is None:  # requests held back: not idle
+            self.close_when_drained()
+
+    def shutdown(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self.close_when_drained()
+        else:
+            self.cycle.keep_alive = False
+
+    def close_when_drained(self) -> None:
+        if self._deadline is not None:
+            self._deadline.close()
+        else:
+            self.transport.close()
+
+    def _send_timed_out(self) -> None:
+        client = self.client[0] if self.client else "unknown"
+        self.send_notice.hit(client, timeout_s=self.send_timeout_s)
 
     # -- parser callbacks -----------------------------------------------------------------
 
@@ -160,6 +311,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._disarm_head_timer()
+        refused_host = self._refused_host()
+        if refused_host is not None:
+            client = self.client[0] if self.client else "unknown"
+            shown = refused_host[:LOGGED_HOST_CHARS]
+            self.host_notice.hit(client, host=shown)
+            self._refuse(421, "host_not_allowed",
+                         f"{shown!r} is not a name this server answers to (see VS_ALLOWED_HOSTS)")
+            raise _Refused
         if self._over_cap:
             self._refuse(503, "too_many_connections",
                          f"too many connections from this address (at most {self.peers.cap})")
@@ -173,7 +332,26 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
 
+    def _refused_host(self) -> str | None:
+        """The name in Host (X-Forwarded-Host from a trusted proxy) if it is not allowed."""
+        peer = self.client[0] if self.client else None
+        forwarded = peer is not None and self.trusted.is_trusted(peer)
+        wanted = b"x-forwarded-host" if forwarded and any(
+            name == b"x-forwarded-host" for name, _ in self.headers) else b"host"
+        for name, value in self.headers:
+            if name == wanted:
+                text = value.decode("latin-1").split(",")[0]
+                if not self.hosts.allows(text):
+                    return host_name(text)
+        return None
+
     # -- refusals -------------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's own answer is text/plain: the API's clients expect the JSON error shape.
+        client = self.client[0] if self.client else "unknown"
+        self.invalid_notice.hit(client)
+        self._refuse(400, "bad_request", "malformed HTTP request")
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
@@ -219,11 +397,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         if self._linger_timer is None:
-            self._linger_timer = self.loop.call_later(LINGER_S, self.transport.close)
+            self._linger_timer = self.loop.call_later(LINGER_S, self.close_when_drained)
 
 
-def protocol_class(settings: Settings, trusted: TrustedProxies) -> type[GuardedHttpProtocol]:
-    """A protocol class bound to these settings, with its own per-peer counter."""
+def protocol_class(settings: Settings, trusted: TrustedProxies,
+                   listen: str | None = None) -> type[GuardedHttpProtocol]:
+    """A protocol class bound to these settings (and the address it listens on), with its
+    own per-peer counter."""
     return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {
         "max_header_bytes": settings.http_max_header_bytes,
         "header_timeout_s": settings.http_header_timeout,
@@ -232,4 +412,9 @@ def protocol_class(settings: Settings, trusted: TrustedProxies) -> type[GuardedH
         "cap_notice": CapNotice("connection_cap_reached"),
         "size_notice": CapNotice("request_headers_too_large"),
         "slow_notice": CapNotice("request_header_timeout"),
+        "send_timeout_s": settings.http_send_timeout,
+        "hosts": HostPolicy(parse_hosts(settings.allowed_hosts), listen),
+        "host_notice": CapNotice("host_not_allowed"),
+        "invalid_notice": CapNotice("invalid_http_request"),
+        "send_notice": CapNotice("http_send_timeout"),
     })
