@@ -31,11 +31,12 @@ class AuditLog:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
             os.fchmod(self._fd, 0o600)
 
-    def record(self, action: str, **fields: Any) -> None:
+    def record(self, action: str, *, logged: bool = False, **fields: Any) -> None:
         """``action`` (auth_failed, command, start, stop, restart, key_added, ...) with the
-        key's ``name`` and ``role`` and the ``client`` address where known."""
+        key's ``name`` and ``role`` and the ``client`` address where known. ``logged``: the
+        caller wrote its own log line for it, so only the file gets the record."""
         # "name" would clash with the log record's own attribute (the logger's name).
-        if self.structured:
+        if self.structured and not logged:
             log.info("audit", action=action,
                      **{("key_name" if k == "name" else k): v for k, v in fields.items()})
         if self._fd is not None:
