@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import socket
 import struct
 import termios
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Response
 
 # How long a closing connection may take to deliver what is queued for it (the close
 # frame included) before it is reset.
@@ -126,6 +129,29 @@ class BoundedCloseTransport(asyncio.Transport):
             self._timer = None
 
 
+# Handshakes refused by uvicorn or the websockets library, in the API's error shape.
+_REJECTION_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long",
+                    431: "request_headers_too_large", 500: "internal_error"}
+
+
+def json_rejection(reject: Callable[[Any, str], Response]) -> Callable[[Any, str], Response]:
+    """The websockets library's ``reject`` (a text/plain answer), answering in JSON instead."""
+
+    def rejection(status: Any, text: str) -> Response:
+        response = reject(status, text)
+        message = text.strip().removesuffix(".") or response.reason_phrase
+        body = json.dumps({"code": _REJECTION_CODES.get(response.status_code, "error"),
+                           "message": message}).encode()
+        for name in ("Content-Type", "Content-Length"):
+            del response.headers[name]
+        response.headers["Content-Type"] = "application/json"
+        response.headers["Content-Length"] = str(len(body))
+        response.body = body
+        return response
+
+    return rejection
+
+
 class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets protocol (``ws=`` in ``uvicorn.Config``), with bounded closes:
     a close frame is queued at once rather than after the buffer drains, the client has
@@ -135,6 +161,7 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.close_timeout = CLOSE_HANDSHAKE_S
+        self.conn.reject = json_rejection(self.conn.reject)  # type: ignore[method-assign,assignment]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have a Transport's methods without subclassing it.
