@@ -9,14 +9,11 @@ head not complete within ``VS_HTTP_HEADER_TIMEOUT`` is answered 408; both close 
 connection. Each peer may hold ``VS_HTTP_MAX_CONNECTIONS_PER_CLIENT`` connections (trusted
 proxies excepted); the next is answered 503 once its head has arrived.
 
-uvicorn queues pipelined requests without bound: it pauses reading when it queues one, but
-parses the whole chunk already read, and resumes reading after every response. Here the
-parser is fed in small pieces and stops at :data:`PIPELINE_DEPTH` requests queued, or while
-the transport's buffer is over its high-water mark (a client not reading its answers); the
-rest waits unparsed, reading paused, until answers drain. A response that does not drain
-within ``VS_HTTP_SEND_TIMEOUT`` resets the connection (:mod:`vsmanager.edge.drain`). A Host
-that is not allowed (:mod:`vsmanager.edge.hosts`) gets 421, a malformed request 400, both in
-the API's JSON error shape, before any route or key check.
+The parser is fed in small pieces, so that it stops soon when the connection must not read
+further ahead of its answers (:mod:`vsmanager.edge.readahead`). A response that does not
+drain within ``VS_HTTP_SEND_TIMEOUT`` resets the connection (:mod:`vsmanager.edge.drain`). A
+Host that is not allowed (:mod:`vsmanager.edge.hosts`) gets 421, a malformed request 400,
+both in the API's JSON error shape, before any route or key check.
 """
 
 from __future__ import annotations
@@ -26,49 +23,29 @@ import json
 from typing import Any, ClassVar
 
 import httptools
-from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from vsmanager.config.settings import Settings
 from vsmanager.config.values import parse_hosts
 from vsmanager.edge.clients import TrustedProxies
 from vsmanager.edge.connections import AddressCounter, CapNotice
-from vsmanager.edge.drain import SendDeadline, unacknowledged_bytes
+from vsmanager.edge.drain import SendDeadline
 from vsmanager.edge.hosts import HostPolicy, host_name
+from vsmanager.edge.readahead import ReadAhead
 
 # After refusing a request whose rest is still arriving, keep reading (and dropping) it this
 # long before closing: closing a socket with unread data makes the kernel send a reset,
 # which can destroy the refusal before the client has read it.
 LINGER_S = 2.0
-# Requests read ahead of the one being answered; more wait unparsed, reading paused.
-PIPELINE_DEPTH = 4
 # Bytes fed to the parser at once: one piece holds at most a few dozen tiny requests, so
-# the queue stops within that many of PIPELINE_DEPTH.
+# the queue stops within that many of readahead.PIPELINE_DEPTH.
 PIECE_BYTES = 512
-# Bytes of answers the client has not read (in the kernel's send queue) beyond which no
-# further request is read: a client that pipelines and never reads gets about this much.
-UNREAD_LIMIT_BYTES = 64 * 1024
-# Nothing signals that the client has read: how often a held connection looks again.
-UNREAD_POLL_S = 0.05
 # A Host longer than this is cut in the log line that refuses it.
 LOGGED_HOST_CHARS = 100
 
 
 class _Refused(Exception):
     """Raised from a parser callback to stop parsing a request already answered."""
-
-
-class _GatedFlow(FlowControl):
-    """uvicorn's flow control, whose resume_reading (after every response, and whenever the
-    app reads a body) is ignored while the protocol holds unparsed requests back."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        super().__init__(transport)
-        self.held = False
-
-    def resume_reading(self) -> None:
-        if not self.held:
-            super().resume_reading()
 
 
 class _LingeringTransport:
@@ -115,17 +92,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._over_cap = False
         self._refused = False
         self._linger_timer: asyncio.TimerHandle | None = None
-        self._backlog: bytearray | None = None  # read, not parsed: set while holding back
-        self._resume_scheduled = False
-        self._poll_timer: asyncio.TimerHandle | None = None
-        self._deadline: SendDeadline | None = None
+        self._deadline: SendDeadline  # both from connection_made on
+        self._ahead: ReadAhead
 
     # -- connection -----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.flow = _GatedFlow(transport)
         self._deadline = SendDeadline(transport, self.loop, self.send_timeout_s, self._send_timed_out)
+        self._ahead = ReadAhead(transport, self.loop, self._deadline, queued=lambda: len(self.pipeline),
+                                answering=lambda: self.cycle is not None, feed=self._feed)
+        self.flow = self._ahead.flow
         peer = self.client[0] if self.client else None
         if peer is not None and not self.trusted.is_trusted(peer):
             if self.peers.acquire(peer):
@@ -139,10 +116,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
-        if self._deadline is not None:
-            self._deadline.connection_lost()
-        if self._poll_timer is not None:
-            self._poll_timer.cancel()
+        self._deadline.connection_lost()
+        self._ahead.stop()
         self._release()
         super().connection_lost(exc)
 
@@ -170,16 +145,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._backlog is not None:
-            self._backlog += data  # arrived before the pause took effect; still bounded
+        if self._ahead.holding:
+            self._ahead.add(data)
             return
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         while data:
-            if self._must_wait():
-                self._hold(data)
+            if self._ahead.must_wait():
+                self._ahead.hold(data)
                 return
             if self._in_head:
                 room = self.max_header_bytes - self._head_bytes
@@ -210,78 +185,23 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                     self.send_400_response("Invalid HTTP request received.")
                 return
 
-    # -- pipelining: read no further ahead than PIPELINE_DEPTH, nor while answers are stuck
-
-    def _must_wait(self) -> bool:
-        return self._queue_full() or self._answers_unread()
-
-    def _queue_full(self) -> bool:
-        return len(self.pipeline) >= PIPELINE_DEPTH or self.flow.write_paused
-
-    def _answers_unread(self) -> bool:
-        # Answers already handed to the kernel count too: it holds megabytes of them for a
-        # client that does not read, each one a request served for nothing.
-        return self.cycle is not None and unacknowledged_bytes(self.transport) > UNREAD_LIMIT_BYTES
-
-    def _hold(self, data: bytes) -> None:
-        self._backlog = bytearray(data)
-        assert isinstance(self.flow, _GatedFlow)
-        self.flow.held = True
-        self.flow.pause_reading()
-        self._watch_reader()
-
-    def _watch_reader(self) -> None:
-        if self._queue_full():
-            return  # a response completing, or the buffer draining, resumes
-        # Held for unread answers: no event will say they were read. Look again soon, and
-        # let the send deadline run meanwhile.
-        if self._deadline is not None:
-            self._deadline.stalled()
-        if self._poll_timer is None:
-            self._poll_timer = self.loop.call_later(UNREAD_POLL_S, self._poll_reader)
-
-    def _poll_reader(self) -> None:
-        self._poll_timer = None
-        self._resume()
-
-    def _schedule_resume(self) -> None:
-        if self._backlog is not None and not self._resume_scheduled:
-            self._resume_scheduled = True
-            self.loop.call_soon(self._resume)
-
-    def _resume(self) -> None:
-        self._resume_scheduled = False
-        if self._backlog is None or self._refused or self.transport.is_closing():
-            return
-        if self._must_wait():
-            self._watch_reader()
-            return
-        if self._deadline is not None and not self.flow.write_paused:
-            self._deadline.flowing()
-        data, self._backlog = bytes(self._backlog), None
-        assert isinstance(self.flow, _GatedFlow)
-        self.flow.held = False
-        self._feed(data)
-        if self._backlog is None and not self._refused:
-            self.flow.resume_reading()
+    # -- answers: read ahead only while they are taken; each must drain in time -----------
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._schedule_resume()
+        self._ahead.wake()
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        if self._deadline is not None:
-            self._deadline.stalled()
+        self._deadline.stalled()
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        if self._deadline is not None:
-            self._deadline.flowing()
-        self._schedule_resume()
+        self._deadline.flowing()
+        self._ahead.wake()
 
     def timeout_keep_alive_handler(self) -> None:
-        if self._backlog is None:  # requests held back: not idle
+        if not self._ahead.holding:  # requests held back: not idle
             self.close_when_drained()
 
     def shutdown(self) -> None:
@@ -291,10 +211,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
 
     def close_when_drained(self) -> None:
-        if self._deadline is not None:
-            self._deadline.close()
-        else:
-            self.transport.close()
+        self._deadline.close()
 
     def _send_timed_out(self) -> None:
         client = self.client[0] if self.client else "unknown"
@@ -394,6 +311,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def linger_close(self) -> None:
         """Send what is written and a FIN, drop whatever still arrives, close after LINGER_S."""
         self._refused = True  # data_received drops everything from now on
+        self._ahead.stop()
         if self.transport.can_write_eof():
             self.transport.write_eof()
         if self._linger_timer is None:

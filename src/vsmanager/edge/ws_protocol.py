@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import socket
-import struct
-import termios
 from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Response
+
+from vsmanager.edge.drain import reset, unacknowledged_bytes
 
 # How long a closing connection may take to deliver what is queued for it (the close
 # frame included) before it is reset.
@@ -37,7 +36,6 @@ _POLL_S = 0.1
 # before its sends block and the send timeout even begins. 256 KiB keeps a distant admin's
 # link busy (2.5 MB/s at 100 ms round trip, 25 times a busy console's rate).
 SEND_BUFFER_BYTES = 256 * 1024
-_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
 
 class BoundedCloseTransport(asyncio.Transport):
@@ -72,11 +70,7 @@ class BoundedCloseTransport(asyncio.Transport):
         self._closing = True
         self._cancel_timer()
         self.was_reset = True
-        sock = self._transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        self._transport.abort()
+        reset(self._transport)
 
     def connection_lost(self) -> None:
         """The connection is gone (the protocol saw it): nothing is left to watch."""
@@ -104,24 +98,12 @@ class BoundedCloseTransport(asyncio.Transport):
         self._timer = None
         if self._transport.is_closing():
             return
-        if self._transport.get_write_buffer_size() == 0 and self._unacknowledged() == 0:
+        if self._transport.get_write_buffer_size() == 0 and unacknowledged_bytes(self._transport) == 0:
             self._transport.close()
         elif self._loop.time() >= self._deadline:
             self.abort()
         else:
             self._timer = self._loop.call_later(_POLL_S, self._close_when_drained)
-
-    def _unacknowledged(self) -> int:
-        # Bytes in the kernel's send queue the client has not acknowledged: what closing the
-        # descriptor would leave behind in an orphan socket.
-        sock = self._transport.get_extra_info("socket")
-        if sock is None:
-            return 0
-        try:
-            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
-        except OSError:
-            return 0
-        return int(struct.unpack("i", queued)[0])
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
