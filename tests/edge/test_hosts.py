@@ -133,8 +133,15 @@ def test_behind_a_trusted_proxy_the_forwarded_host_is_checked() -> None:
 
         assert status("vs.example.com") == 200
         assert status("evil.example") == 421
+        # A proxy that appends keeps what the client wrote at the left: every entry counts.
+        assert status("evil.example, vs.example.com") == 421
         # Without X-Forwarded-Host, Host is the name (nginx's proxy_set_header Host $host).
         assert status_of(exchange(vsm.port, raw("GET", "/healthz", "vs.example.com"))) == 200
+
+
+def test_forwarded_host_from_an_untrusted_peer_is_ignored(vsm: VsManager) -> None:
+    response = exchange(vsm.port, raw("GET", "/healthz", "127.0.0.1", "X-Forwarded-Host: evil.example\r\n"))
+    assert status_of(response) == 200
 
 
 def test_httpx_with_the_default_host_is_served(vsm: VsManager) -> None:

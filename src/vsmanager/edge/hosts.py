@@ -12,7 +12,7 @@ is served only when ``Host`` (without its port) is:
 - ``localhost``, or the name vsmanager was told to listen on;
 - a name in ``VS_ALLOWED_HOSTS`` (``*.example.com`` for its subdomains, ``*`` for any).
 
-Behind a trusted proxy the name checked is ``X-Forwarded-Host`` when the proxy sends one.
+Behind a trusted proxy every name in ``X-Forwarded-Host`` must be allowed too.
 A request without ``Host`` (HTTP/1.0) is not a browser's and passes. Pure: no I/O.
 """
 

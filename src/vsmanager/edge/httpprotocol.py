@@ -250,16 +250,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
 
     def _refused_host(self) -> str | None:
-        """The name in Host (X-Forwarded-Host from a trusted proxy) if it is not allowed."""
+        """A name in Host, or from a trusted proxy in X-Forwarded-Host, that is not allowed.
+        Every entry counts: a proxy that appends to a client's X-Forwarded-Host leaves the
+        client's (a rebound page can set it) at the left."""
         peer = self.client[0] if self.client else None
-        forwarded = peer is not None and self.trusted.is_trusted(peer)
-        wanted = b"x-forwarded-host" if forwarded and any(
-            name == b"x-forwarded-host" for name, _ in self.headers) else b"host"
+        names = (b"host", b"x-forwarded-host") if peer and self.trusted.is_trusted(peer) else (b"host",)
         for name, value in self.headers:
-            if name == wanted:
-                text = value.decode("latin-1").split(",")[0]
-                if not self.hosts.allows(text):
-                    return host_name(text)
+            if name in names:
+                for text in value.decode("latin-1").split(","):
+                    if not self.hosts.allows(text):
+                        return host_name(text)
         return None
 
     # -- refusals -------------------------------------------------------------------------
