@@ -71,15 +71,11 @@ def established(vsm: VsManager, local_port: int) -> bool:
 
 
 def closed_within(vsm: VsManager, ports: list[int], timeout: float) -> float | None:
-    """Seconds until vsmanager has closed every connection from ``ports`` (each first seen
-    open), or None if one is still open after ``timeout``."""
+    """Seconds until vsmanager has let go of every connection from ``ports``, or None if one
+    is still there after ``timeout`` (callers check it was there long enough to count)."""
     began = time.monotonic()
-    deadline = began + timeout
-    while not all(established(vsm, port) for port in ports):
-        assert time.monotonic() < began + 5 * TIME_SCALE, "never accepted"
-        time.sleep(0.02)
     while any(established(vsm, port) for port in ports):
-        if time.monotonic() > deadline:
+        if time.monotonic() > began + timeout:
             return None
         time.sleep(0.1)
     return time.monotonic() - began
@@ -176,6 +172,7 @@ def test_a_small_answer_never_read_is_reset_after_the_keep_alive(short: VsManage
         sock.sendall(request("GET", "/docs/assets/swagger-ui.css").replace(b"Connection: close\r\n", b""))
         closed_after = closed_within(short, [port], 5 + 10 * TIME_SCALE)
         assert closed_after is not None, "still open"
+        assert closed_after > 3  # held through uvicorn's keep-alive (5 s) first
     finally:
         sock.close()
 
