@@ -196,11 +196,14 @@ class GameRun:
             return False
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, at_once: bool = False) -> None:
         """Ask politely (the stop command), then SIGTERM, then SIGKILL, each after its
-        timeout; :meth:`watch` reaps the process."""
+        timeout; :meth:`watch` reaps the process. ``at_once`` skips the stop command (a game
+        still starting cannot read it)."""
         settings = self._settings
-        if self._write_stop_command():
+        if at_once:
+            why = "the server is still starting and cannot read its stop command yet"
+        elif self._write_stop_command():
             if await self.wait_ended(settings.server_stop_timeout):
                 return
             why = f"server did not exit {settings.server_stop_timeout:g} s after "
