@@ -25,7 +25,9 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.guards import trusted_proxies
 from vsmanager.edge.httpprotocol import protocol_class
 from vsmanager.edge.ws_protocol import ConsoleWebSocketProtocol
+from vsmanager.game.confinement import confinement_problems
 from vsmanager.game.dumpable import make_non_dumpable
+from vsmanager.game.exec_shim import abi_version
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.accesslog import AccessLogFilter, RequestLogBudget
 from vsmanager.ops.logs import configure_logging
@@ -125,6 +127,13 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
                                    max_path_chars=settings.log_max_path_chars)
     if not make_non_dumpable():
         log.warning("non_dumpable_unavailable", platform=sys.platform)
+    for event, reason in confinement_problems(settings, abi_version()):
+        log.warning(event, reason=reason)
+    # A hang-up (`systemctl reload`) never ends vsmanager: before the keys watcher takes it
+    # over (app.py, at start-up) and after, it is only logged. A handler, not SIG_IGN, which
+    # the game would inherit.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, _hangup_too_early)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -154,6 +163,10 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
     with sock:
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_CANNOT_LISTEN
+
+
+def _hangup_too_early(signum: int, frame: object) -> None:
+    log.info("keys_unchanged", why="SIGHUP", reason="vsmanager is starting or stopping")
 
 
 def listening_message(sock: socket.socket) -> str:

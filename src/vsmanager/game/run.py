@@ -11,14 +11,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import Stream
 from vsmanager.console.capture import STDERR_FD, STDOUT_FD, GameProtocol, LineSink, PipeCapture
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game import procfs
+from vsmanager.game.confinement import ConfinementError, game_plan, kernel_abi
 from vsmanager.game.launch import executable_problem, launch_argv
 from vsmanager.game.leftovers import Leftovers
 
@@ -30,6 +33,8 @@ PIPE_DRAIN_TIMEOUT_S = 5.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+# Variables of vsmanager's that are no VS_* setting but still lead to its secrets.
+_VSMANAGER_ONLY = frozenset({"CREDENTIALS_DIRECTORY"})
 
 
 class SpawnFailed(Exception):
@@ -77,12 +82,19 @@ class GameRun:
 
     @classmethod
     async def spawn(
-        cls, settings: Settings, feed: ConsoleFeed, leftovers: Leftovers, on_line: LineSink
+        cls, settings: Settings, feed: ConsoleFeed, leftovers: Leftovers, on_line: LineSink,
+        orphan_sigterm: bool = True,
     ) -> GameRun:
         """Start the game in a session of its own, its stdout and stderr lines going to
-        ``on_line`` from the first byte. Raises :class:`SpawnFailed`."""
+        ``on_line`` from the first byte. With ``orphan_sigterm`` (no supervisor of last resort
+        to do better) the kernel sends it SIGTERM if vsmanager dies. Raises :class:`SpawnFailed`."""
         argv = settings.server_argv
-        env = child_environment(settings)
+        try:
+            plan = game_plan(settings, kernel_abi())
+            plan_json = plan.to_json()
+        except (ConfinementError, ValueError) as exc:
+            raise SpawnFailed(str(exc)) from None
+        env = child_environment(settings, plan.user)
         problem = executable_problem(argv[0], settings.server_workdir, env.get("PATH"))
         if problem is not None:
             raise SpawnFailed(problem)
@@ -96,14 +108,14 @@ class GameRun:
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: GameProtocol(captures, loop),
-                *launch_argv(argv),
+                *launch_argv(argv, plan_json),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=settings.server_workdir,
                 env=env,
                 start_new_session=True,  # its own process group, so we can end all of it
-                preexec_fn=_ask_for_sigterm_when_orphaned,
+                preexec_fn=_ask_for_sigterm_when_orphaned if orphan_sigterm else None,
             )
         except OSError as exc:
             raise SpawnFailed(f"{argv[0]!r}: {exc.strerror or exc}") from None
@@ -113,6 +125,20 @@ class GameRun:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def console_fds(self) -> list[int]:
+        """vsmanager's ends of the game's stdin, stdout and stderr (pipes, or uvloop's
+        sockets), for the supervisor of last resort; all three or none."""
+        fds = []
+        for fd in (0, STDOUT_FD, STDERR_FD):
+            pipe = self._transport.get_pipe_transport(fd)
+            end: Any = None
+            if pipe is not None:
+                end = pipe.get_extra_info("pipe") or pipe.get_extra_info("socket")
+            if end is None:
+                return []  # the last resort tells them apart by position
+            fds.append(int(end.fileno()))
+        return fds
 
     def check_input(self) -> None:
         """Raise :class:`InputRefused` unless the game's stdin can take a line now."""
@@ -239,14 +265,20 @@ class GameRun:
             os.killpg(self.proc.pid, sig)
 
 
-def child_environment(settings: Settings) -> dict[str, str]:
-    """vsmanager's environment without its keys: the game has no business with them."""
+def child_environment(settings: Settings, user: Mapping[str, object] | None = None) -> dict[str, str]:
+    """vsmanager's environment without its keys and without anything that leads to them: no
+    VS_* variable (they name the key files, the keys file and the config, or hold keys), nor
+    systemd's directory of credentials. With VS_SERVER_USER, that user's HOME and names."""
     secrets = set(settings.secret_values())
-    return {
+    env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("VS_API_KEY") and value not in secrets
+        if not name.upper().startswith(ENV_PREFIX) and name not in _VSMANAGER_ONLY
+        and value not in secrets
     }
+    if user is not None:
+        env.update(HOME=str(user["home"]), USER=str(user["name"]), LOGNAME=str(user["name"]))
+    return env
 
 
 def now_iso(now: float | None = None) -> str:

@@ -14,6 +14,7 @@ imports nothing of vsmanager.
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import random
 import signal
@@ -111,8 +112,15 @@ class Simulator:
             stamp = f"{now.day}.{now.month}.{now.year} {now:%H:%M:%S}"
             message = f"{stamp} [Server {channel}] {message}"
         with self.out_lock:
-            sys.stdout.write(message + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(message + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # Like the .NET console: with nobody reading any more, the game carries on
+                # (and still saves when told to stop); what it prints goes nowhere.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
     def say_logged(self, line: str) -> None:
         # Lines in the tables carry their channel as a "[Server X] " prefix.
@@ -271,6 +279,10 @@ class Simulator:
             "/autosavenow": lambda arg: self._save("Autosave"),
             "/genbackup": self._backup,
             "/kick": self._kick,
+            "/ban": self._ban,
+            "/op": lambda arg: self.say(f"{arg.strip()} is now an admin.", "Notification"),
+            "/player": lambda arg: self.say(f"Player {arg.strip()}: done.", "Notification"),
+            "/msg": lambda arg: self.say(f"Message sent to {arg.strip().partition(' ')[0]}.", "Notification"),
         }
 
     def _help(self, arg: str) -> None:
@@ -308,6 +320,12 @@ class Simulator:
             return
         self.say(f"{name} has been kicked. Reason: {reason.strip() or 'none given'}", "Audit")
         self.leave(name)
+
+    def _ban(self, arg: str) -> None:
+        name, _, reason = arg.strip().partition(" ")
+        self.say(f"{name} has been banned. Reason: {reason.strip() or 'none given'}", "Audit")
+        if name in self.online:
+            self.leave(name)
 
     def _save(self, why: str) -> None:
         self.say("Mods and systems notified, now saving everything...", "Event")
