@@ -34,6 +34,8 @@ from vsmanager.stream.session import SendWatchdog
 log = structlog.get_logger("vsmanager.app")
 
 API_PREFIX = "/api/v1alpha1"
+# What the web page asks every few seconds: logged at debug level, not info.
+PAGE_POLLS = tuple(f"{API_PREFIX}{path}" for path in ("/server/status", "/server/metrics", "/console/runs"))
 STATIC_DIR = Path(__file__).parent / "static"
 
 _ASSETS_MISSING = """<!doctype html><html><head><meta charset="utf-8"><title>vsmanager</title></head>

@@ -109,7 +109,8 @@ class Gatekeeper:
             return
         extra = {"suppressed": held} if held else {}
         log.warning("auth_failed", client=client, reason=reason, **extra)
-        self.audit.record("auth_failed", client=client, reason=reason, **extra)
+        # One line in the log (this warning); the audit file keeps its own record.
+        self.audit.record("auth_failed", logged=True, client=client, reason=reason, **extra)
         if blocked:
             log.warning("auth_throttled", address=address, cooldown_s=self.throttle.cooldown,
                         failures=self.throttle.limit + 1, window_s=self.throttle.window)
