@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from vsmanager.config.automation_settings import AutomationSettings
 from vsmanager.config.file import (
     CONFIG_VARIABLE,
     ConfigFile,
@@ -38,7 +39,7 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names each variable and a valid example."""
 
 
-class Settings(BaseSettings):
+class Settings(AutomationSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # Keys: Admin can do everything; Monitor only reads the server status.
