@@ -16,6 +16,7 @@ from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.access.gatekeeper import Gatekeeper
 from vsmanager.access.keywatch import KeysFileWatcher
+from vsmanager.automation.wiring import start_automation
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
@@ -23,7 +24,7 @@ from vsmanager.edge.guards import WebMount, install_guards
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, server
+from vsmanager.routes import auth, console, health, metrics, schedules, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.session import KeepServerSend, SendWatchdog
 
@@ -54,14 +55,17 @@ def create_app(settings: Settings) -> FastAPI:
         sampler.start()
         if settings.server_autostart:
             await supervisor.autostart()
-        app.state.ready = True
-        async with contextlib.AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack, contextlib.AsyncExitStack() as automation:
             if settings.keys_file is not None:
                 await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            app.state.scheduler = await automation.enter_async_context(
+                start_automation(app, settings, supervisor, feed, audit))
+            app.state.ready = True
             try:
                 yield
             finally:
                 app.state.ready = False
+                await automation.aclose()  # no schedule acts while the game is stopped
                 await supervisor.shutdown()
                 await watchdog.stop()
                 await sampler.stop()
@@ -88,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(console.router)
     api.include_router(auth.router)
     api.include_router(metrics.router)
+    api.include_router(schedules.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)

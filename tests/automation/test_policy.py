@@ -59,3 +59,9 @@ def test_warnings_already_past_are_not_sent() -> None:
     assert warnings_left((900, 300, 60), 10_000, 10_000 - 1000) == [900, 300, 60]
     assert warnings_left((900, 300, 60), 10_000, 10_000 - 400) == [300, 60]
     assert warnings_left((900, 300, 60), 10_000, 10_000 - 30) == []
+
+
+def test_a_countdown_may_begin_while_the_server_starts_and_is_judged_at_its_time() -> None:
+    assert refusal("restart", "ignore", Facts("starting", 0), ahead=True) is None
+    assert refusal("restart", "ignore", Facts("stopped", 0), ahead=True) == "server not running"
+    assert refusal("restart", "ignore", Facts("starting", 0)) == "the server is starting"

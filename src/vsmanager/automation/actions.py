@@ -37,7 +37,7 @@ class ActionRegistry:
         return frozenset(self._actions)
 
 
-def builtin_actions(supervisor: Supervisor) -> ActionRegistry:
+def add_builtin_actions(registry: ActionRegistry, supervisor: Supervisor) -> ActionRegistry:
     settings = supervisor.settings
     # A stop that goes all the way to SIGKILL, and a start that reaches its ready line.
     stop_budget = settings.server_stop_timeout + 2 * settings.server_kill_timeout + 5
@@ -75,7 +75,6 @@ def builtin_actions(supervisor: Supervisor) -> ActionRegistry:
                 raise ActionFailed(f"command {index + 1} ({text[:60]}): {exc.message}") from None
         return None
 
-    registry = ActionRegistry()
     for name, action in (("restart", restart), ("stop", stop), ("start", start), ("command", command)):
         registry.add(name, action)
     return registry

@@ -23,10 +23,15 @@ class Facts:
     busy: bool = False  # a run of the same schedule is still going
 
 
-def refusal(action: str, when_players: str, facts: Facts, *, by_hand: bool = False) -> str | None:
-    """Why this run is skipped, or None to go ahead. ``by_hand`` (run now) ignores players."""
+def refusal(action: str, when_players: str, facts: Facts, *, by_hand: bool = False,
+            ahead: bool = False) -> str | None:
+    """Why this run is skipped, or None to go ahead. ``by_hand`` (run now) ignores players;
+    ``ahead`` (a countdown about to begin) lets a server that is starting or stopping be
+    judged again at the action's time."""
     if facts.busy:
         return "the previous run is still going"
+    if ahead and facts.state in ("stopping", "starting"):
+        return None
     if facts.state in ("stopping", "starting"):
         return f"the server is {facts.state}"
     if action in NEEDS_RUNNING and facts.state != "running":

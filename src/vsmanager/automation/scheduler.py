@@ -225,6 +225,9 @@ class Scheduler:
         task.add_done_callback(lambda _: self._runs.pop(schedule.name, None))
         return run
 
+    def is_running(self, name: str) -> bool:
+        return name in self._runs
+
     def decide(self, name: str, choice: Choice, by: str) -> bool:
         countdown = self.countdowns.get(name)
         if countdown is None or countdown.choice is not None:
@@ -245,7 +248,8 @@ class Scheduler:
 
     async def _perform(self, schedule: Schedule, due: datetime | None) -> tuple[str, str | None]:
         by_hand = due is None
-        why = policy.refusal(schedule.action, schedule.when_players, self._facts(), by_hand=by_hand)
+        why = policy.refusal(schedule.action, schedule.when_players, self._facts(), by_hand=by_hand,
+                             ahead=bool(schedule.warn) and not by_hand)
         if why is not None:
             return f"skipped: {why}", None
         at = due or datetime.now(UTC)

@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -69,6 +70,10 @@ class Supervisor:
         self.settings = settings
         self.feed = feed
         self.state = ServerState.STOPPED
+        # Other concerns' parts of the status (a schedule's countdown), and who hears of
+        # each state change (notifications); called in the loop, they must not wait.
+        self.status_parts: dict[str, Callable[[], object]] = {}
+        self.state_listeners: list[Callable[[ServerState], None]] = []
         self.exit_code: int | None = None
         self.starts = 0
         self.policy = RestartPolicy(RestartRules(
@@ -126,6 +131,7 @@ class Supervisor:
             "gave_up": self.policy.gave_up,
             "leftover_pids": self.leftovers.pids,
             "game": self.game.as_status(),
+            **{name: part() for name, part in self.status_parts.items()},
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -560,6 +566,8 @@ class Supervisor:
         self.state = state
         self._publish_status()
         self._notify_state()
+        for listener in self.state_listeners:
+            listener(state)
 
     def _notify_state(self) -> None:
         self._state_changed.set()
