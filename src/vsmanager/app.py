@@ -16,7 +16,7 @@ from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.access.gatekeeper import Gatekeeper
 from vsmanager.access.keywatch import KeysFileWatcher
-from vsmanager.automation.wiring import start_automation
+from vsmanager.automation.wiring import start_automation, start_notifications
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
@@ -24,7 +24,7 @@ from vsmanager.edge.guards import WebMount, install_guards
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, schedules, server
+from vsmanager.routes import auth, console, health, metrics, notifications, schedules, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.session import KeepServerSend, SendWatchdog
 
@@ -53,18 +53,21 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
         sampler.start()
-        if settings.server_autostart:
-            await supervisor.autostart()
         async with contextlib.AsyncExitStack() as stack, contextlib.AsyncExitStack() as automation:
             if settings.keys_file is not None:
                 await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            notifier = await stack.enter_async_context(
+                start_notifications(app, settings, supervisor, feed, keyring))
+            if settings.server_autostart:  # once notifications listen: its start is told
+                await supervisor.autostart()
             app.state.scheduler = await automation.enter_async_context(
-                start_automation(app, settings, supervisor, feed, audit))
+                start_automation(app, settings, supervisor, feed, audit, notifier))
             app.state.ready = True
             try:
                 yield
             finally:
                 app.state.ready = False
+                notifier.emit("vsmanager_stopping")
                 await automation.aclose()  # no schedule acts while the game is stopped
                 await supervisor.shutdown()
                 await watchdog.stop()
@@ -93,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(auth.router)
     api.include_router(metrics.router)
     api.include_router(schedules.router)
+    api.include_router(notifications.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
