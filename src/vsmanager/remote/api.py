@@ -140,6 +140,14 @@ class ApiClient:
         answer = await self._request("POST", "/console/command", json={"command": command})
         return int(answer["seq"])
 
+    async def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """Any other endpoint (schedules, notifications): its JSON answer, {} for a 204."""
+        kwargs = {"json": body} if body is not None else {}
+        response = await retrying(
+            lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry
+        )
+        return {} if response.status_code == 204 else check(response)
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await retrying(
             lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry
