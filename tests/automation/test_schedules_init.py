@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from vsmanager.automation.store import read_file
@@ -19,8 +20,8 @@ def test_init_makes_a_schedules_file_the_config_names(tmp_path: Path) -> None:
     text = settings.schedules_file.read_text()
     assert 'cron = "0 4 * * *"' in text
     # Uncommented, the example is a valid nightly restart.
-    settings.schedules_file.write_text("\n".join(line.removeprefix("# ") for line in text.splitlines()
-                                                 if not line.startswith("# vsmanager")))
+    toml = [line[2:] for line in text.splitlines() if re.match(r"# (\[\[|\w+ = )", line)]
+    settings.schedules_file.write_text("\n".join(toml))
     names = [entry.name for entry in read_file(settings.schedules_file) if entry.error is None]
     assert names == ["nightly", "save"]
 
