@@ -119,6 +119,11 @@ export class ApiClient {
     return (await this.request("POST", `/server/${action}`)) as ServerStatus;
   }
 
+  /** Any other endpoint (schedules, notifications): its JSON answer (null for a 204). */
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    return await this.request(method, path, body);
+  }
+
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = { "X-API-Key": this.key, Accept: "application/json" };
     // Bounded: a request that never answers must not hold up a reconnect or a button.
