@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from harness import MONITOR_KEY, TIME_SCALE, VsManager, run_vsmanager, simulator_command
 from webhook_receiver import run_receiver
 
@@ -105,6 +107,9 @@ def test_429_waits_for_retry_after_and_404_is_not_retried(tmp_path: Path) -> Non
             gone = listed(vsm, "gone")
             assert gone["gave_up"] == 1 and gone["last"]["error"] == "HTTP 404: not retried"
             assert "notification_given_up" in vsm.log_text()
+            metrics = httpx.get(f"{vsm.url}/metrics", headers={"X-API-Key": vsm.admin_key}, timeout=10).text
+            assert 'vsmanager_notifications_given_up_total{target="gone"} 1.0' in metrics
+            assert 'vsmanager_notifications_delivered_total{target="slow"} 1.0' in metrics
 
 
 def test_schedule_runs_and_warnings_are_told(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Schedules in ``GET /metrics``: last run and last success per schedule, runs by outcome."""
+"""Schedules and notifications in ``GET /metrics``: last run and last success per schedule,
+runs by outcome; messages delivered, given up and dropped per target."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from vsmanager.automation.history import parse_iso
 from vsmanager.automation.scheduler import Scheduler
+from vsmanager.notify.notifier import Notifier
 
 OUTCOMES = ("ok", "skipped", "failed", "missed")
 
@@ -39,3 +41,26 @@ class ScheduleCollector(Collector):
         yield last
         yield success
         yield runs
+
+
+class NotificationCollector(Collector):
+    """Per target, by name (never by URL): delivered, given up and dropped messages."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            "delivered": CounterMetricFamily("vsmanager_notifications_delivered",
+                                             "Messages a target took (2xx), by target.", labels=["target"]),
+            "gave_up": CounterMetricFamily("vsmanager_notifications_given_up",
+                                           "Messages given up (a 4xx, or retried too long), by target.",
+                                           labels=["target"]),
+            "dropped": CounterMetricFamily("vsmanager_notifications_dropped",
+                                           "Messages dropped because the target's queue was full.",
+                                           labels=["target"]),
+        }
+        for name, worker in sorted(self.notifier.workers.items()):
+            for key, family in families.items():
+                family.add_metric([name], float(getattr(worker, key)))
+        yield from families.values()

@@ -12,7 +12,7 @@ from vsmanager import __version__
 from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.automation.actions import ActionRegistry, add_builtin_actions
-from vsmanager.automation.metrics import ScheduleCollector
+from vsmanager.automation.metrics import NotificationCollector, ScheduleCollector
 from vsmanager.automation.scheduler import Scheduler
 from vsmanager.config.settings import Settings
 from vsmanager.console.feed import ConsoleFeed
@@ -28,6 +28,10 @@ async def start_notifications(app: FastAPI, settings: Settings, supervisor: Supe
     (vsmanager stopping, the game stopped) get a few seconds to go out."""
     notifier = Notifier(settings)
     listener = GameEvents(supervisor, notifier)
+    registry = getattr(app.state, "registry", None)
+    collector = NotificationCollector(notifier)
+    if registry is not None:
+        registry.register(collector)
     async with notifier:
         app.state.notifier = notifier
         supervisor.state_listeners.append(listener)
@@ -41,6 +45,8 @@ async def start_notifications(app: FastAPI, settings: Settings, supervisor: Supe
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             supervisor.state_listeners.remove(listener)
+            if registry is not None:
+                registry.unregister(collector)
 
 
 @contextlib.asynccontextmanager
