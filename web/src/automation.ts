@@ -34,10 +34,11 @@ function text(tag: string, content: string, className?: string): HTMLElement {
   return element;
 }
 
-function button(label: string, onClick: () => void): HTMLButtonElement {
+function button(label: string, onClick: () => void, description = label): HTMLButtonElement {
   const element = document.createElement("button");
   element.type = "button";
   element.textContent = label;
+  element.setAttribute("aria-label", description);
   element.addEventListener("click", onClick);
   return element;
 }
@@ -119,9 +120,10 @@ export class AutomationPanel {
     if (this.admin && s.error === undefined) {
       const verb = s.paused === true ? "resume" : "pause";
       actions.append(
-        button(s.paused === true ? "Resume" : "Pause", () => void this.act(s.name, verb)),
-        button("Run now", () => void this.act(s.name, "run")),
-        button("Edit", () => this.fill(s)),
+        button(s.paused === true ? "Resume" : "Pause", () => void this.act(s.name, verb),
+          `${s.paused === true ? "Resume" : "Pause"} ${s.name}`),
+        button("Run now", () => void this.act(s.name, "run"), `Run ${s.name} now`),
+        button("Edit", () => this.fill(s), `Edit ${s.name}`),
       );
     }
     tr.append(actions);
@@ -140,7 +142,7 @@ export class AutomationPanel {
       const how = last === null || last === undefined ? "never sent"
         : last.delivered ? `${last.event} delivered ${shortTime(last.at)}` : `${last.event} failed: ${last.error ?? ""}`;
       li.append(text("strong", t.name), text("span", ` ${t.kind ?? ""} ${t.url ?? ""} · `), text("span", how, "last-delivery"));
-      if (this.admin) li.append(button("Test", () => void this.test(t.name)));
+      if (this.admin) li.append(button("Test", () => void this.test(t.name), `Send ${t.name} a test message`));
       return li;
     }));
     if (targets.length === 0) this.el.targets.append(text("li", "No notification targets (VS_NOTIFICATIONS_FILE)."));

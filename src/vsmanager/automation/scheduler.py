@@ -134,6 +134,8 @@ class Scheduler:
                 task.cancel()
                 del self._loops[name]
                 self._anchors.pop(name, None)
+                if name in self.history.tracks:  # a paused schedule waits for no slot
+                    self.history.tracks[name].next_slot = None
                 countdown = self.countdowns.get(name)
                 if countdown is not None:
                     why = "paused" if name in wanted and wanted[name].paused else "changed"

@@ -71,7 +71,7 @@ async def watch_console(feed: ConsoleFeed, supervisor: Supervisor, notifier: Not
     cursor = feed.buffer.last_seq
     matchers: dict[str, tuple[object, LineMatcher]] = {}
     players = set(supervisor.game.players)
-    while True:
+    while not feed.ended:  # once ended, wait() no longer waits: nothing more comes
         await feed.wait(cursor, feed.status_version, timeout=1.0)
         now = time.monotonic()
         for target in notifier.targets:
