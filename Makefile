@@ -15,9 +15,10 @@ test: ## the whole test suite
 test-all: ## the test suite plus the long runs marked slow
 	scripts/test -m ''
 
-check: install ## lint and type-check
+check: install ## lint, type-check, and the import contracts (the layers)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install ## the streaming benchmark (about 10 minutes); prints the tables in docs/benchmarks.md
 	$(BIN)/python bench/console_bench.py

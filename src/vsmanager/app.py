@@ -26,7 +26,8 @@ from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
 from vsmanager.routes import auth, console, health, metrics, notifications, schedules, server
 from vsmanager.routes.errors import install_error_handlers
-from vsmanager.stream.session import KeepServerSend, SendWatchdog
+from vsmanager.stream.server_send import KeepServerSend
+from vsmanager.stream.session import SendWatchdog
 
 log = structlog.get_logger("vsmanager.app")
 

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.e2e
 QUIET = ("--event-interval", "3600")
 
 
-def test_an_admin_adds_a_nightly_restart_with_its_next_times_previewed(browser: Browser, tmp_path: Path) -> None:
+def test_an_admin_adds_a_nightly_restart_with_its_next_times_previewed(browser: Browser,
+                                                                      tmp_path: Path) -> None:
     path = tmp_path / "schedules.toml"
-    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, open_page(browser, vsm.url) as page:
+    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, \
+            open_page(browser, vsm.url) as page:
         sign_in_admin(page)
         page.click("#automation summary")
         form = page.locator("#schedule-form")
@@ -49,7 +51,8 @@ def test_the_countdown_banner_skips_and_acts_now(browser: Browser, tmp_path: Pat
     path = tmp_path / "schedules.json"
     path.write_text(json.dumps({"schedules": [
         {"name": "nightly", "every": "2m", "action": "restart", "warn": ["110s"]}]}))
-    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, open_page(browser, vsm.url) as page:
+    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, \
+            open_page(browser, vsm.url) as page:
         sign_in_admin(page)
         banner = page.locator("#countdown-banner")
         expect(banner).to_be_visible(timeout=30_000)
@@ -82,7 +85,8 @@ def test_a_monitor_reads_schedules_but_has_no_buttons(browser: Browser, tmp_path
     path = tmp_path / "schedules.json"
     path.write_text(json.dumps({"schedules": [{"name": "save", "every": "1h", "action": "command",
                                                "commands": ["/autosavenow"]}]}))
-    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, open_page(browser, vsm.url) as page:
+    with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm, \
+            open_page(browser, vsm.url) as page:
         sign_in(page, MONITOR_KEY)
         page.click("#automation summary")
         row = page.locator("tr[data-schedule=save]")

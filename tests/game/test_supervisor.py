@@ -529,9 +529,9 @@ async def test_the_last_resort_goes_with_its_run(make_supervisor: Make) -> None:
     supervisor = make_supervisor(POLITE)
     await supervisor.start()
     await wait_until(lambda: supervisor.state is ServerState.RUNNING)
-    (last_resort,) = supervisor._last_resorts
+    (last_resort,) = supervisor.safeguards.last_resorts
     assert _alive(last_resort.pid)
     await supervisor.stop()
     assert await supervisor.wait_exited(10 * TIME_SCALE)
     await wait_until(lambda: not _alive(last_resort.pid), timeout=5)
-    await wait_until(lambda: not supervisor._last_resorts, timeout=5)
+    await wait_until(lambda: not supervisor.safeguards.last_resorts, timeout=5)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from test_cli_remote_console import TIMEOUT, Cli
 
 from harness import (
     ADMIN_KEY,
@@ -22,7 +23,6 @@ from harness import (
     simulator_command,
 )
 from recording_proxy import RecordingProxy
-from test_cli_remote_console import TIMEOUT, Cli
 
 
 @pytest.fixture

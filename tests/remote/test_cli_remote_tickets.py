@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_cli_remote_console import TIMEOUT, Cli, follower
 
 from harness import ADMIN_KEY, VsManager, run_vsmanager, simulator_command
 from proxy import TcpProxy
 from recording_proxy import RecordingProxy
-from test_cli_remote_console import TIMEOUT, Cli, follower
 
 TICKET_PATH = "/api/v1alpha1/auth/ticket"
 

@@ -123,9 +123,9 @@ def test_command_echo_and_system_lines_carry_marks_game_text_cannot_make() -> No
     renderer = LineRenderer(colour=True)
     echo = renderer.render(_line("command", "/op attacker"))
     system = renderer.render(_line("system", "server stopped by admin"))
-    assert echo == "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker\x1b[0m"
+    assert echo == "\x1b[1;7;35m CMD \x1b[0m \x1b[1;35m/op attacker\x1b[0m"
     assert system == "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin\x1b[0m"
-    forged_echo = renderer.render(_line("stdout", "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker"))
+    forged_echo = renderer.render(_line("stdout", "\x1b[1;7;35m CMD \x1b[0m \x1b[1;35m/op attacker"))
     forged_system = renderer.render(_line("stdout", "\x1b[36m[vsmanager] server stopped by admin"))
     assert forged_echo != echo and "\x1b[1" not in forged_echo and "7;" not in forged_echo
     assert forged_system != system and "\x1b[1" not in forged_system

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_cli_remote_console import Cli
 
 from harness import ADMIN_KEY, MONITOR_KEY, VsManager, python_command, run_vsmanager
 from recording_proxy import RecordingProxy
-from test_cli_remote_console import Cli
 from vsmanager.remote.previous import NoSuchRun, describe_run, pick_run
 
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from vsmanager.config.settings import Settings, load_settings
 from vsmanager.console.buffer import MAX_SEQ
-from vsmanager.stream.session import BadQuery, StreamOptions, parse_options
+from vsmanager.stream.options import BadQuery, StreamOptions, parse_options
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
 

@@ -40,7 +40,7 @@ _EXTENDED_COLOUR = {"38", "48"}  # 38;5;N or 38;2;R;G;B (and 48 for the backgrou
 RESET = "\x1b[0m"
 # Marks that game text cannot produce, because it loses bold and inverse: a command echo
 # and a system line each start with a label in inverse video, followed by bold text.
-_MARK = {"command": ("\x1b[1;7;36m", " CMD ", "\x1b[1;36m"),
+_MARK = {"command": ("\x1b[1;7;35m", " CMD ", "\x1b[1;35m"),  # magenta, as in the page
          "system": ("\x1b[1;7;33m", " vsmanager ", "\x1b[1;33m")}
 # Without colours the labels are plain brackets, as the server's own text format writes them.
 _PLAIN_MARK = {"command": "[CMD]", "system": "[vsmanager]"}

@@ -17,7 +17,15 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from vsmanager import __version__
 from vsmanager.console.buffer import Gap
-from vsmanager.remote.api import ApiClient, AuthRefused, Backoff, ClientError, Refused, Unreachable
+from vsmanager.remote.api import (
+    ApiClient,
+    Backoff,
+    ClientError,
+    Refused,
+    Unreachable,
+    key_refused,
+    needs_admin,
+)
 from vsmanager.remote.endpoint import Endpoint
 
 # The server's close codes (streaming.py), repeated so the client need not import the server.
@@ -258,11 +266,9 @@ class ConsoleWatcher:
         code = ws.close_code or 1006
         reason = ws.close_reason or ""
         if code == WS_4001_UNAUTHORIZED:
-            said = f": {reason}" if reason else ""
-            return AuthRefused(f"the API key was refused (close 4001{said})", "unauthorized")
+            return key_refused(self.endpoint, reason or "invalid key")
         if code == WS_4003_FORBIDDEN:
-            return AuthRefused("the console needs the admin key; the key given has the monitor "
-                               "role (close 4003)", "forbidden")
+            return needs_admin(self.endpoint, "the console")
         if code == WS_4400_BAD_REQUEST:
             return ClientError(f"vsmanager refused the request: {reason}", "bad_request")
         if code == WS_4008_TOO_SLOW:
@@ -275,8 +281,10 @@ class ConsoleWatcher:
         return _Lost(f"connection lost (close {code})")
 
     def _refusal(self, status: int) -> Exception:
-        if status in (401, 403):
-            return AuthRefused(f"the WebSocket was refused with HTTP {status}")
+        if status == 401:
+            return key_refused(self.endpoint, "invalid key")
+        if status == 403:
+            return needs_admin(self.endpoint, "the console")
         if 400 <= status < 500 and status not in (408, 429):
             return ClientError(f"no vsmanager console at {self.endpoint.url} (HTTP {status})")
         return _Lost(f"vsmanager answered HTTP {status}")

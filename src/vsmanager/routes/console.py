@@ -34,15 +34,14 @@ from vsmanager.routes.deps import (
     websocket_identity,
 )
 from vsmanager.routes.errors import ApiError
+from vsmanager.stream.options import BadQuery, parse_options
 from vsmanager.stream.session import (
     WS_4001_UNAUTHORIZED,
     WS_4400_BAD_REQUEST,
-    BadQuery,
     ConsoleSession,
     SendWatchdog,
     close_before_streaming,
     describe_client,
-    parse_options,
     session_summary,
 )
 

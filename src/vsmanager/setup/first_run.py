@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vsmanager import __version__
-from vsmanager.config.settings import VINTAGE_STORY_READY_PATTERN
+from vsmanager.config.game_settings import VINTAGE_STORY_READY_PATTERN
 from vsmanager.setup.config_text import toml_value
 
 CONFIG_NAME = "vsmanager.toml"

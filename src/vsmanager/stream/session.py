@@ -8,32 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vsmanager.config.settings import Settings
-from vsmanager.console.buffer import MAX_SEQ, Gap
+from vsmanager.console.buffer import Gap
 from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_command
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
 from vsmanager.game.supervisor import LifecycleError, Supervisor
+from vsmanager.stream.options import StreamOptions
+from vsmanager.stream.server_send import SERVER_SEND
 
 log = structlog.get_logger("vsmanager.streaming")
-
-Format = Literal["text", "json"]
 
 WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
 WS_4008_TOO_SLOW = 4008
 WS_4400_BAD_REQUEST = 4400
 WS_1012_SERVICE_RESTART = 1012
-
-MAX_CONSOLE_ID_CHARS = 64
 
 # Pacing starts once a client's share of the frame budget is this long: shorter waits
 # save little, and uvloop rounds timers to whole milliseconds anyway. So a few clients (up
@@ -46,67 +42,6 @@ _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
 MAX_FRAME_TEXT = 256 * 1024
-
-
-# Where KeepServerSend leaves the server's own ASGI send in a WebSocket's scope.
-SERVER_SEND = "vsmanager.server_send"
-
-
-class KeepServerSend:
-    """ASGI middleware that keeps the server's send for console frames.
-
-    Between the server and a WebSocket endpoint, Starlette and FastAPI wrap ``send`` in
-    layers that only note whether an HTTP response has started; a crowd of JSON clients
-    sends thousands of frames a second, and each layer is a coroutine per frame. Frames go
-    straight to the server's send; accepting, closing and receiving still go through
-    Starlette's WebSocket.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[SERVER_SEND] = send
-        await self.app(scope, receive, send)
-
-
-class BadQuery(ValueError):
-    """A query value the console socket cannot use; the message is the close reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamOptions:
-    format: Format
-    history_lines: int
-    after: int | None
-    console_id: str | None = None  # the numbering ``after`` comes from
-
-
-def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
-    fmt = query.get("format", "text")
-    if fmt not in ("text", "json"):
-        raise BadQuery("format must be text or json")
-    history = _non_negative_int(query, "history_lines", settings.console_history_lines)
-    after = _non_negative_int(query, "after", None)
-    console_id = query.get("console_id")
-    if console_id is not None and not (
-        0 < len(console_id) <= MAX_CONSOLE_ID_CHARS and console_id.isascii() and console_id.isalnum()
-    ):
-        raise BadQuery(
-            f"console_id must be the console_id of a status frame (1-{MAX_CONSOLE_ID_CHARS} "
-            "letters and digits)"
-        )
-    return StreamOptions(fmt, history, after, console_id)  # type: ignore[arg-type]
-
-
-def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16 or int(raw) > MAX_SEQ:
-        raise BadQuery(f"{name} must be a whole number from 0 to {MAX_SEQ}")
-    return int(raw)
 
 
 class ConsoleSession:
