@@ -70,8 +70,7 @@ def test_warnings_reach_the_game_at_their_offsets_then_the_restart(tmp_path: Pat
     write(path, {"name": "nightly", "every": "12s", "action": "restart", "warn": ["4s", "2s"]})
     with run_vsmanager(simulator_command(*QUIET), schedules_file=path) as vsm:
         vsm.wait_for_state("running")
-        runs = wait_for_run(vsm, "nightly")
-        assert runs[0]["outcome"] == "ok", runs
+        wait_for_ok(vsm, "nightly")  # (on a loaded machine a later slot may find it still going)
         every = lines(vsm)
         four = next(line for line in every if line["text"].endswith("Server: Server restarts in 4 seconds"))
         two = next(line for line in every if line["text"].endswith("Server: Server restarts in 2 seconds"))
@@ -84,7 +83,7 @@ def test_warnings_reach_the_game_at_their_offsets_then_the_restart(tmp_path: Pat
                     if line["stream"] == "command" and line["text"].startswith("/announce")]
         assert {line.get("by") for line in commands} == {"schedule:nightly"}
         assert any("schedule:nightly restarted the server" in line["text"] for line in every)
-        assert schedule(vsm, "nightly")["runs"][0]["slot"]
+        assert all(run["slot"] for run in schedule(vsm, "nightly")["runs"])
         metrics = _metrics(vsm)
         assert 'vsmanager_schedule_runs_total{outcome="ok",schedule="nightly"} 1.0' in metrics
 

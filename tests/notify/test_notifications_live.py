@@ -137,3 +137,32 @@ def test_console_matches_are_told_once_a_minute(tmp_path: Path) -> None:
             assert match["data"]["rule"] == "stats" and "Players online" in match["data"]["line"]
             time.sleep(1)
             assert len(receiver.at("/h")) == 1
+
+
+def test_restarts_after_a_crash_and_giving_up_are_told(tmp_path: Path) -> None:
+    with run_receiver() as receiver:
+        path = targets(tmp_path / "n.json", {"name": "ops", "kind": "webhook", "url": receiver.url("/h"),
+                                             "events": ["started", "crashed", "restarting", "gave_up"]})
+        command = simulator_command(*QUIET, "--crash-after", "0.5", "--crash-code", "2")
+        with run_vsmanager(command, notifications_file=path, server_restart_delay="0.5",
+                           server_restart_limit="2"):
+            got = receiver.wait("/h", 5, timeout=40)
+            events = [r.json["event"] for r in got]
+            assert events[:5] == ["started", "crashed", "restarting", "started", "crashed"], events
+            assert receiver.wait("/h", 6, timeout=20)[5].json["event"] == "gave_up"
+            assert got[1].json["data"]["exit_code"] == 2
+
+
+def test_players_joining_and_leaving_are_told_only_when_named(tmp_path: Path) -> None:
+    with run_receiver() as receiver:
+        path = targets(tmp_path / "n.json",
+                       {"name": "players", "kind": "webhook", "url": receiver.url("/p"),
+                        "events": ["player_joined", "player_left"]},
+                       {"name": "all", "kind": "webhook", "url": receiver.url("/all"), "events": ["*"]})
+        with run_vsmanager(simulator_command(*QUIET, "--players", "1"), notifications_file=path) as vsm:
+            joined = receiver.wait("/p")[0].json
+            assert joined["event"] == "player_joined"
+            with vsm.client() as client:
+                client.post("/console/command", json={"command": f"/kick {joined['data']['player']}"})
+            assert receiver.wait("/p", 2)[1].json["event"] == "player_left"
+            assert not [r for r in receiver.at("/all") if r.json["event"].startswith("player_")]
