@@ -14,7 +14,7 @@ from vsmanager.access.keys import KeysFileError, generate_key
 from vsmanager.config.settings import Settings, SettingsError, load_settings
 from vsmanager.game import simulator
 from vsmanager.setup import commands as setup_commands
-from vsmanager.setup import demo_state, keys_command
+from vsmanager.setup import demo_state, keys_command, proxy_command
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys_command.add_commands(commands)
     setup_commands.add_commands(commands)
+    proxy_command.add_commands(commands)
     remote.add_commands(commands)
     return parser
 

@@ -1,4 +1,4 @@
-// The REST half of the API (/api/v1alpha1), same-origin, key in the X-API-Key header.
+// The REST half of the API (/api/v1alpha1), same-origin, key as Authorization: Bearer.
 import {
   isConsoleLine,
   isMetricsSample,
@@ -125,7 +125,8 @@ export class ApiClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { "X-API-Key": this.key, Accept: "application/json" };
+    // A bearer token: proxies mask Authorization in their logs by default, not X-API-Key.
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.key}`, Accept: "application/json" };
     // Bounded: a request that never answers must not hold up a reconnect or a button.
     const init: RequestInit = { method, headers, cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (body !== undefined) {

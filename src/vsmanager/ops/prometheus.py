@@ -22,7 +22,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from vsmanager import __version__
-from vsmanager.console.counters import ConsoleCounters
+from vsmanager.console.counters import CLOSE_CODE_LABELS, ConsoleCounters
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game.supervisor import ServerState, Supervisor
 from vsmanager.ops.metrics import MetricsSampler
@@ -71,8 +71,9 @@ class VsmanagerCollector(Collector):
                                   "Console WebSocket clients that started streaming.",
                                   value=self.feed.sessions_started)
         yield _by_label(CounterMetricFamily, "vsmanager_websocket_clients_closed",
-                        "Console WebSocket clients gone, by close code (4008: too slow).",
-                        "code", counters.clients_closed)
+                        "Console WebSocket clients gone, by close code (4008: too slow; "
+                        "no_status: none given; other: any code not listed).",
+                        "code", counters.clients_closed, CLOSE_CODE_LABELS)
         yield CounterMetricFamily("vsmanager_websocket_frames_sent", "WebSocket frames sent to clients.",
                                   value=counters.frames_sent)
         latency = counters.send_latency

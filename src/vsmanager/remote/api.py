@@ -96,7 +96,8 @@ class ApiClient:
         self.on_retry = on_retry
         self._http = httpx.AsyncClient(
             base_url=endpoint.api,
-            headers={"X-API-Key": endpoint.key, "User-Agent": f"vsmanager/{__version__}"},
+            # A bearer token, which proxies mask in their logs by default (X-API-Key they log).
+            headers={"Authorization": f"Bearer {endpoint.key}", "User-Agent": f"vsmanager/{__version__}"},
             timeout=timeout,
         )
 

@@ -29,6 +29,7 @@ from vsmanager.remote.api import (
 from vsmanager.remote.endpoint import Endpoint
 
 # The server's close codes (streaming.py), repeated so the client need not import the server.
+WS_1000_NORMAL = 1000
 WS_1012_SERVICE_RESTART = 1012
 WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
@@ -183,7 +184,7 @@ class ConsoleWatcher:
         query = {"format": "json", **self.resume.query()}
         headers = {}
         if ticket is None:
-            headers["X-API-Key"] = self.endpoint.key
+            headers["Authorization"] = f"Bearer {self.endpoint.key}"
         else:
             query["ticket"] = ticket
         return f"{self.endpoint.console_ws}?{urlencode(query)}", headers
@@ -199,7 +200,13 @@ class ConsoleWatcher:
                 max_size=MAX_FRAME_BYTES,
                 close_timeout=2,
             ) as ws:
-                await self._receive(ws, backoff)
+                try:
+                    await self._receive(ws, backoff)
+                except (asyncio.CancelledError, _Lost):
+                    # Done (Ctrl-C, Ctrl-D, `send` finished) or starting afresh: a normal
+                    # close, not the 1011 websockets sends when its block raises.
+                    await ws.close(WS_1000_NORMAL, "done")
+                    raise
         except InvalidStatus as exc:
             raise self._refusal(exc.response.status_code) from None
         except InvalidURI as exc:

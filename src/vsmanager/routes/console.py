@@ -208,6 +208,8 @@ async def console_ws(websocket: WebSocket) -> None:
     async def run_command(text: str) -> None:
         gatekeeper.take_command(identity)
         await supervisor.send_command(text, by=identity.name)
+        log.info("console_command", key_name=identity.name, role=identity.role.value,
+                 client=client, via="websocket", command=text)
         audit(websocket, "command", identity, via="websocket", command=text)
 
     with gatekeeper.revocation(identity) as revoked:
