@@ -126,6 +126,7 @@ def run_demo(args: argparse.Namespace) -> int:
         **generated,
         server_command=shlex.join(command),
         server_autostart=True,
+        web_demo=True,
     )
     record = demo_state.DemoRecord(os.getpid(), base, generated.get("api_key_admin"),
                                    generated.get("api_key_monitor"))

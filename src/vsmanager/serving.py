@@ -25,7 +25,9 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.guards import trusted_proxies
 from vsmanager.edge.httpprotocol import protocol_class
 from vsmanager.edge.ws_protocol import ConsoleWebSocketProtocol
+from vsmanager.game.confinement import confinement_problems
 from vsmanager.game.dumpable import make_non_dumpable
+from vsmanager.game.exec_shim import abi_version
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.logs import configure_logging
 
@@ -122,6 +124,8 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
                                    settings.log_format)
     if not make_non_dumpable():
         log.warning("non_dumpable_unavailable", platform=sys.platform)
+    for event, reason in confinement_problems(settings, abi_version()):
+        log.warning(event, reason=reason)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

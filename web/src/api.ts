@@ -9,6 +9,7 @@ import {
   type RunInfo,
   type ServerStatus,
 } from "./frames";
+import { EMPTY_VOCABULARY, parseVocabulary, type Vocabulary } from "./vocabulary";
 
 export const API_BASE = "/api/v1alpha1";
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -110,6 +111,16 @@ export class ApiClient {
     return { interval_s: typeof body.interval_s === "number" ? body.interval_s : 5, samples };
   }
 
+  /** How the game's lines read and its player commands; empty from an older server. */
+  async vocabulary(): Promise<Vocabulary> {
+    try {
+      return parseVocabulary(await this.request("GET", "/console/profile"));
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return EMPTY_VOCABULARY;
+      throw error;
+    }
+  }
+
   async command(command: string): Promise<number> {
     const body = (await this.request("POST", "/console/command", { command })) as { seq: number };
     return body.seq;
@@ -142,6 +153,17 @@ export class ApiClient {
     const payload: unknown = await response.json().catch(() => null);
     if (!response.ok) throw errorFrom(response.status, payload);
     return payload;
+  }
+}
+
+/** What the page needs before sign-in (no key): is this the demo? False when unknown. */
+export async function isDemo(): Promise<boolean> {
+  try {
+    const response = await fetch("/page-config", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const body: unknown = response.ok ? await response.json() : null;
+    return typeof body === "object" && body !== null && (body as { demo?: unknown }).demo === true;
+  } catch {
+    return false;
   }
 }
 

@@ -2,7 +2,8 @@
 file (:mod:`vsmanager.config.file`), validated at start. Variables override the file.
 
 The fields and their checks live in sections, one module each (``access_settings``,
-``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``); ``Settings``
+``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``,
+``web_settings``); ``Settings``
 combines them and adds loading, the sources' order and the checks that span sections."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from vsmanager.config.access_settings import AccessSettings
 from vsmanager.config.automation_settings import AutomationSettings
+from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
 from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.file import (
@@ -32,6 +34,7 @@ from vsmanager.config.game_settings import GameSettings
 from vsmanager.config.http_settings import HttpSettings
 from vsmanager.config.ops_settings import OpsSettings
 from vsmanager.config.values import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.config.web_settings import WebSettings
 
 
 class SettingsError(ValueError):
@@ -43,6 +46,8 @@ class SettingsError(ValueError):
 # new section at the top of this list and its settings come last.
 class Settings(
     AutomationSettings,
+    WebSettings,
+    ConfinementSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,
@@ -98,9 +103,11 @@ def load_settings(*, config: Path | str | None = None, **overrides: object) -> S
     config_file = read_config(config)
     try:
         with lending(config_file):
-            return Settings(**overrides)  # type: ignore[arg-type]
+            settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
+    settings._config_path = config_file.path if config_file is not None else None
+    return settings
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:

@@ -271,6 +271,10 @@ class Simulator:
             "/autosavenow": lambda arg: self._save("Autosave"),
             "/genbackup": self._backup,
             "/kick": self._kick,
+            "/ban": self._ban,
+            "/op": lambda arg: self.say(f"{arg.strip()} is now an admin.", "Notification"),
+            "/player": lambda arg: self.say(f"Player {arg.strip()}: done.", "Notification"),
+            "/msg": lambda arg: self.say(f"Message sent to {arg.strip().partition(' ')[0]}.", "Notification"),
         }
 
     def _help(self, arg: str) -> None:
@@ -308,6 +312,12 @@ class Simulator:
             return
         self.say(f"{name} has been kicked. Reason: {reason.strip() or 'none given'}", "Audit")
         self.leave(name)
+
+    def _ban(self, arg: str) -> None:
+        name, _, reason = arg.strip().partition(" ")
+        self.say(f"{name} has been banned. Reason: {reason.strip() or 'none given'}", "Audit")
+        if name in self.online:
+            self.leave(name)
 
     def _save(self, why: str) -> None:
         self.say("Mods and systems notified, now saving everything...", "Event")

@@ -23,6 +23,7 @@ from vsmanager.console.buffer import MAX_SEQ
 from vsmanager.console.commands import InvalidCommand, validate_command
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game.supervisor import Supervisor
+from vsmanager.game.vocabulary import vocabulary
 from vsmanager.routes.deps import (
     AdminRole,
     FeedDep,
@@ -153,6 +154,12 @@ async def runs(role: AdminRole, feed: FeedDep, supervisor: SupervisorDep) -> dic
         "runs": [{**run.summary(), "first_seq": span.first, "last_seq": span.last}
                  for run, span in held],
     }
+
+
+@router.get("/profile")
+async def profile(role: AdminRole, settings: SettingsDep) -> dict[str, object]:
+    """How the game's lines read (stamp, classes to colour) and its per-player commands."""
+    return vocabulary(settings.game_profile)
 
 
 @router.post("/command", response_model=CommandOut, status_code=202,

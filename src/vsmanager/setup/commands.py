@@ -20,7 +20,9 @@ from vsmanager.config.settings import (
     unknown_variables,
     variable_name,
 )
+from vsmanager.game.confinement import confinement_problems, confinement_summary
 from vsmanager.game.data_folder import data_path
+from vsmanager.game.exec_shim import abi_version
 from vsmanager.setup import config_text, first_run, init_prompt, systemd_unit
 
 EXIT_NOT_READY = 1
@@ -109,6 +111,12 @@ def run_config_check(args: argparse.Namespace) -> int:
     sys.stdout.write(config_text.effective(values, origins, sources))
     for warning in _key_file_warnings(settings):
         print(f"vsmanager: warning: {warning}", file=sys.stderr)
+    abi = abi_version()
+    problems = confinement_problems(settings, abi)
+    for event, reason in problems:
+        print(f"vsmanager: warning: {event}: {reason}", file=sys.stderr)
+    if not problems:
+        print(f"vsmanager: {confinement_summary(settings, abi)}", file=sys.stderr)
     try:
         settings.require_serving()
     except SettingsError as exc:
