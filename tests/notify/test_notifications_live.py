@@ -72,7 +72,7 @@ def test_retries_on_500_keep_the_order_and_the_signature_verifies(tmp_path: Path
             # messages queued behind it wait their turn.
             send_test(vsm, "ops")
             send_test(vsm, "ops")
-            got = receiver.wait(hook, 4)
+            got = receiver.wait(hook, 4)[:4]
             events = [r.json["event"] for r in got]
             assert events == ["vsmanager_started"] * 3 + ["test"], events
             assert 0.2 < got[1].at - got[0].at < 0.3 + TIME_SCALE
