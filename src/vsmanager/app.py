@@ -56,8 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = build_registry(supervisor, feed, sampler)
         sampler.start()
         async with contextlib.AsyncExitStack() as stack, contextlib.AsyncExitStack() as automation:
-            if settings.keys_file is not None:
-                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            # Also without a keys file: it answers SIGHUP (`systemctl reload`), from before
+            # the game starts.
+            await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
             notifier = await stack.enter_async_context(
                 start_notifications(app, settings, supervisor, feed, keyring))
             if settings.server_autostart:  # once notifications listen: its start is told

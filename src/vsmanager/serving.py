@@ -126,6 +126,11 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
         log.warning("non_dumpable_unavailable", platform=sys.platform)
     for event, reason in confinement_problems(settings, abi_version()):
         log.warning(event, reason=reason)
+    # A hang-up (`systemctl reload`) never ends vsmanager: before the keys watcher takes it
+    # over (app.py, at start-up) and after, it is only logged. A handler, not SIG_IGN, which
+    # the game would inherit.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, _hangup_too_early)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -155,6 +160,10 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
     with sock:
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_CANNOT_LISTEN
+
+
+def _hangup_too_early(signum: int, frame: object) -> None:
+    log.info("keys_unchanged", why="SIGHUP", reason="vsmanager is starting or stopping")
 
 
 def listening_message(sock: socket.socket) -> str:

@@ -127,6 +127,9 @@ class Gatekeeper:
             log.info("keys_reloaded", why=why, added=sorted(added), revoked=sorted(revoked),
                      keys=len(self.keyring.names))
             self.audit.record("keys_reloaded", why=why, added=sorted(added), revoked=sorted(revoked))
+        else:
+            log.info("keys_unchanged", why=why, keys_file=str(self.keyring.path or "none"),
+                     keys=len(self.keyring.names))
         self.revoke(revoked)
         return revoked
 

@@ -14,6 +14,7 @@ imports nothing of vsmanager.
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import random
 import signal
@@ -111,8 +112,15 @@ class Simulator:
             stamp = f"{now.day}.{now.month}.{now.year} {now:%H:%M:%S}"
             message = f"{stamp} [Server {channel}] {message}"
         with self.out_lock:
-            sys.stdout.write(message + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(message + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # Like the .NET console: with nobody reading any more, the game carries on
+                # (and still saves when told to stop); what it prints goes nowhere.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
     def say_logged(self, line: str) -> None:
         # Lines in the tables carry their channel as a "[Server X] " prefix.

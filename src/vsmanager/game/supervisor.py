@@ -3,7 +3,7 @@ calls (start, stop, restart, send a command), restarts after a crash, and the st
 reports. One run's process (spawn, capture, watch, stop sequence) is a ``GameRun`` (run.py);
 the lock and last resorts are ``Safeguards`` (safeguards.py); the armed restart a ``RestartTimer``.
 
-Why about 390 lines (over the ~350 bound): it is one class, the state machine, and what is
+Why about 410 lines (over the ~350 bound): it is one class, the state machine, and what is
 left is its transitions and verbs, which share one lock and one state; splitting them further
 would spread one transition (a start, an exit) over several modules."""
 
@@ -34,8 +34,8 @@ from vsmanager.game.safeguards import Safeguards
 
 log = structlog.get_logger("vsmanager.supervisor")
 
-# How long autostart waits for the instance lock: a game left by a killed vsmanager is
-# being ended by its supervisor of last resort (SIGTERM, the kill timeout, SIGKILL).
+# How long autostart waits for the instance lock beyond the stop and kill timeouts: a game
+# left by a killed vsmanager is being stopped by its supervisor of last resort.
 LOCK_WAIT_MARGIN_S = 5.0
 
 
@@ -257,17 +257,23 @@ class Supervisor:
         self._ready = self.settings.ready_regex
         self._ready_seen = False
         first_seq = self.feed.buffer.last_seq + 1
+        # Before the game, so that the game is never without it (last_resort.py); only a game
+        # without one is told SIGTERM by the kernel if vsmanager dies.
+        last_resort = self.safeguards.spawn_last_resort()
         try:
             run = await GameRun.spawn(self.settings, self.feed, self.safeguards.leftovers,
-                                      self._capture_line)
+                                      self._capture_line, orphan_sigterm=last_resort is None)
         except SpawnFailed as exc:
+            if last_resort is not None:
+                self.safeguards.drop(last_resort)
             self._start_failed(exc.problem, automatic)
         self._run = run
         self.starts += 1
         self.exit_code = None
         self._stop_requested = False
         self._exited = asyncio.Event()
-        last_resort = self.safeguards.spawn_last_resort(run.pid)
+        if last_resort is not None and not last_resort.attach(run.pid, run.console_fds()):
+            self.feed.publish("system", "warning: the supervisor of last resort is gone")
         number = self.runs.begin(first_seq, run.started_at, self.feed.buffer.first_seq).run
         self.feed.publish("system", f"server started (pid {run.pid}, run {number})")
         log.info("server_started", pid=run.pid, argv0=self.settings.server_argv[0], run=number)
@@ -292,7 +298,9 @@ class Supervisor:
         raise LifecycleError("start_failed", message)
 
     async def _autostart_when_unlocked(self) -> None:
-        await self.safeguards.wait_for_lock(self.settings.server_kill_timeout + LOCK_WAIT_MARGIN_S)
+        settings = self.settings
+        await self.safeguards.wait_for_lock(
+            settings.server_stop_timeout + 2 * settings.server_kill_timeout + LOCK_WAIT_MARGIN_S)
         async with self._lifecycle:
             if self.state in ALIVE:
                 return
