@@ -138,11 +138,16 @@ export class ApiClient {
   /** A backup's archive as a Blob (the key travels in a header, so no plain link). */
   async backupFile(id: string): Promise<Blob> {
     const response = await fetch(`${API_BASE}/backups/${encodeURIComponent(id)}/download`, {
-      headers: { "X-API-Key": this.key },
+      headers: { Authorization: `Bearer ${this.key}` },
       cache: "no-store",
     });
     if (!response.ok) throw errorFrom(response.status, await response.json().catch(() => null));
     return response.blob();
+  }
+
+  /** Any other endpoint (schedules, notifications): its JSON answer (null for a 204). */
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    return await this.request(method, path, body);
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {

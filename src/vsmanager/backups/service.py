@@ -49,6 +49,9 @@ class BackupService:
         self.busy: Job | None = None
         self.downloading: dict[str, int] = {}
         self.last: dict[str, Any] = {}  # for /metrics: time, size, outcome of the last backup
+        # Told each backup's outcome ("backup_done" or "backup_failed", and its facts): the
+        # notifications listen here, so this package need not know them.
+        self.outcome_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- what the routes call ---------------------------------------------------------------
@@ -328,6 +331,12 @@ class BackupService:
         backup = self.store.get(job.id) if outcome == "verified" else None
         self.last = {"time": time.time(), "size": backup.path.stat().st_size if backup else 0,
                      "outcome": outcome}
+        event = "backup_done" if outcome == "verified" else "backup_failed"
+        facts: dict[str, Any] = {"id": job.id, "made_by": job.extra.get("made_by"), "size": self.last["size"]}
+        if job.error:
+            facts["why"] = job.error
+        for listener in list(self.outcome_listeners):
+            listener(event, facts)
 
     def _say(self, text: str) -> None:
         self.supervisor.feed.publish("system", text)

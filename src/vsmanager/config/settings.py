@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.automation_settings import AutomationSettings
 from vsmanager.config.backup_settings import BackupSettings
 from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
@@ -47,6 +48,7 @@ class SettingsError(ValueError):
 # new section at the top of this list and its settings come last.
 class Settings(
     EdgeSettings,
+    AutomationSettings,
     WebSettings,
     ConfinementSettings,
     BackupSettings,

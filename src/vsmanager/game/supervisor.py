@@ -14,6 +14,7 @@ import contextlib
 import re
 import signal
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -65,6 +66,10 @@ class Supervisor:
         self.settings = settings
         self.feed = feed
         self.state = ServerState.STOPPED
+        # Other concerns' parts of the status (a schedule's countdown), and who hears of
+        # each state change (notifications); called in the loop, they must not wait.
+        self.status_parts: dict[str, Callable[[], object]] = {}
+        self.state_listeners: list[Callable[[ServerState], None]] = []
         self.exit_code: int | None = None
         self.starts = 0
         self.policy = RestartPolicy(RestartRules(
@@ -119,6 +124,7 @@ class Supervisor:
             "gave_up": self.policy.gave_up,
             "leftover_pids": self.safeguards.leftovers.pids,
             "game": self.game.as_status(),
+            **{name: part() for name, part in self.status_parts.items()},
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -389,6 +395,8 @@ class Supervisor:
         self.state = state
         self._publish_status()
         self._notify_state()
+        for listener in self.state_listeners:
+            listener(state)
 
     def _notify_state(self) -> None:
         self._state_changed.set()

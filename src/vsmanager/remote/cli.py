@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from vsmanager.remote import backup_command, lifecycle, status_command, tail_command
+from vsmanager.remote import backup_command, lifecycle, schedule_command, status_command, tail_command
 from vsmanager.remote.api import AuthRefused, ClientError, Refused, Unreachable
 from vsmanager.remote.endpoint import Endpoint, EndpointError, resolve_endpoint
 from vsmanager.remote.exits import EPILOG, ExitCode, fail, quiet_broken_pipe
@@ -80,6 +80,22 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     add_connection_arguments(backup)
     backup_command.add_arguments(backup)
     backup.set_defaults(handler=_handler(backup_command.run))
+
+    schedule = commands.add_parser(
+        "schedule", help="list, show, add, remove, pause, resume, run or skip schedules",
+        description="The schedules of a running vsmanager (docs/automation.md). Changes need "
+        "the admin key; list and show also take the monitor key.", epilog=EPILOG,
+    )
+    schedule_command.add_schedule_arguments(schedule)
+    schedule.set_defaults(handler=_handler(schedule_command.run_schedule))
+
+    notify = commands.add_parser(
+        "notify", help="list notification targets or send one a test message",
+        description="The notification targets of a running vsmanager, masked, with their last "
+        "delivery (docs/automation.md).", epilog=EPILOG,
+    )
+    schedule_command.add_notify_arguments(notify)
+    notify.set_defaults(handler=_handler(schedule_command.run_notify))
 
 
 def _handler(run: Handler) -> Callable[[argparse.Namespace], int]:
