@@ -124,3 +124,11 @@ def test_a_link_in_a_folder_allowed_entry_by_entry_grants_nothing(tmp_path: Path
     rules = dict(plan_rules([], None, [game / "admin.key"], writable=[game]))
     assert str(system) not in rules and str(game / "link") not in rules  # /usr/share stays read-only
     assert rules[str(Path("/usr").resolve())] == READ
+
+
+def test_a_script_given_inline_is_no_path_and_does_not_stop_the_rules(tmp_path: Path) -> None:
+    # `python -c "<a long script with slashes>"`: stat() of it fails with ENAMETOOLONG; the
+    # start must go on (the browser tests' game is such a script).
+    script = "import sys\n# a/b/c\n" + "print('x' * 80)\n" * 400
+    rules = dict(plan_rules(["/usr/bin/python3", "-c", script], tmp_path, [], writable=[tmp_path]))
+    assert rules[str(tmp_path.resolve())] == READ_WRITE

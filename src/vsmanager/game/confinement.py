@@ -140,9 +140,18 @@ def _program_folders(server_argv: Sequence[str], workdir: Path | None) -> list[P
     folders = []
     for arg in server_argv:
         candidate = _absolute(Path(arg), workdir) if "/" in arg else None
-        if candidate is not None and candidate.is_file():
+        if candidate is not None and _is_file(candidate):
             folders.append(candidate.resolve().parent)
     return folders
+
+
+def _is_file(path: Path) -> bool:
+    """Is ``path`` a file? An argument that only looks like a path (a script given with
+    ``-c``, a name far too long for one) is not one, and must not stop the start."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _absolute(path: Path | None, workdir: Path | None) -> Path | None:
