@@ -122,17 +122,18 @@ def test_ctrl_c_while_a_stubborn_game_starts_kills_it_after_the_kill_timeout() -
 
 
 def test_a_second_ctrl_c_exits_at_once_and_quietly() -> None:
-    with run_vsmanager(STUBBORN_GAME, server_ready_pattern="", server_stop_timeout=60,
+    with run_vsmanager(STUBBORN_GAME, server_ready_pattern="", server_stop_timeout=3,
                        server_kill_timeout=2) as vsm:
         pid = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
-        os.kill(vsm.process.pid, signal.SIGINT)  # the game ignores /stop: 60 s to wait
+        os.kill(vsm.process.pid, signal.SIGINT)  # the game ignores /stop: 3 s to wait
         wait_for(lambda: "stopping_game" in vsm.log_text(), 5, "the stopping line")
         asked = time.monotonic()
         os.kill(vsm.process.pid, signal.SIGINT)
         took = exit_time(vsm.process, 5) - asked
         log = vsm.log_text()
-        # Its supervisor of last resort ends the game: SIGTERM, then SIGKILL after 2 s.
-        gone = wait_for(lambda: game_gone(pid), 10, "the game's end") - asked
+        # Its supervisor of last resort ends the game its own way: the stop command, SIGTERM
+        # after the stop timeout (3 s), SIGKILL after the kill timeout (2 s).
+        gone = wait_for(lambda: game_gone(pid), 20, "the game's end") - asked
     print(f"second Ctrl+C: exited {took:.2f} s after it; the game ended {gone:.2f} s after it")
     assert vsm.process.returncode == 130
     assert took < 1.0 * TIME_SCALE
