@@ -26,7 +26,7 @@ from vsmanager.ops.prometheus import build_registry
 from vsmanager.routes import auth, console, health, metrics, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
-from vsmanager.stream.session import SendWatchdog
+from vsmanager.stream.watchdog import SendWatchdog
 
 log = structlog.get_logger("vsmanager.app")
 
