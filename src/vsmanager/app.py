@@ -21,9 +21,10 @@ from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.guards import WebMount, install_guards
 from vsmanager.game.supervisor import Supervisor
+from vsmanager.ops.logs import set_known_digests
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, server
+from vsmanager.routes import auth, console, health, metrics, page, server
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
 from vsmanager.stream.watchdog import SendWatchdog
@@ -77,7 +78,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = keyring = KeyRing(settings)
-    audit = AuditLog(settings.audit_log, settings.secret_values())
+    # Keys known only by their hash are redacted from the log and the audit file too.
+    set_known_digests(keyring.digests)
+    audit = AuditLog(settings.audit_log, settings.secret_values(), digests=keyring.digests)
     app.state.gatekeeper = gatekeeper = Gatekeeper(settings, keyring, audit)
     app.state.ready = False
     install_error_handlers(app)
@@ -92,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
+    app.include_router(page.router)
     _mount_web_console(app)
     return app
 

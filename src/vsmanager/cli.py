@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -12,11 +14,12 @@ from vsmanager.access.keys import KeysFileError, generate_key
 from vsmanager.config.settings import Settings, SettingsError, load_settings
 from vsmanager.game import simulator
 from vsmanager.setup import commands as setup_commands
-from vsmanager.setup import keys_command
+from vsmanager.setup import demo_state, keys_command, proxy_command
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 EXIT_USAGE = 2
+EXIT_PORT_TAKEN = 1  # as serve when it cannot listen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listen_arguments(demo)
     demo.add_argument("--events-per-second", type=float, default=0.0, metavar="N",
                       help="extra simulated event lines per second (default 0)")
+    demo.add_argument("--env", action="store_true",
+                      help="print `export VS_URL=... VS_API_KEY=...` for the demo running on "
+                      "--port, for the terminal client: eval \"$(vsmanager demo --env)\"")
     demo.set_defaults(handler=run_demo)
 
     simulate = commands.add_parser(
@@ -76,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys_command.add_commands(commands)
     setup_commands.add_commands(commands)
+    proxy_command.add_commands(commands)
     remote.add_commands(commands)
     return parser
 
@@ -98,6 +105,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     setup_commands.warn_unknown_variables()
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    if args.env:
+        return _demo_environment(args.port)
+    if demo_state.port_taken(args.host, args.port):
+        return _demo_already_running(args.port, base)
     # Players already online and someone coming or going every few seconds: a lively page.
     command = [sys.executable, "-m", "vsmanager", "simulate", "--players", "2", "--event-interval", "4"]
     if args.events_per_second:
@@ -114,21 +126,43 @@ def run_demo(args: argparse.Namespace) -> int:
         **generated,
         server_command=shlex.join(command),
         server_autostart=True,
+        web_demo=True,
     )
-    base = f"http://{_url_host(args.host)}:{args.port}"
-    admin = generated.get("api_key_admin", "(yours, from VS_API_KEY_ADMIN)")
-    monitor = generated.get("api_key_monitor", "(yours, from VS_API_KEY_MONITOR)")
-    print(
-        "vsmanager demo: a simulated Vintage Story server with a live console\n"
-        f"  web console   {base}/\n"
-        f"  admin key     {admin}\n"
-        f"  monitor key   {monitor}\n"
-        f"  API docs      {base}/docs\n"
-        f"  terminal      VS_URL={base} VS_API_KEY=<admin key> vsmanager console\n"
-        "Press Ctrl+C to stop (the simulated server is stopped gracefully).",
-        flush=True,
-    )
-    return _run_server(settings, args)
+    record = demo_state.DemoRecord(os.getpid(), base, generated.get("api_key_admin"),
+                                   generated.get("api_key_monitor"))
+    print(demo_state.banner("vsmanager demo: a simulated Vintage Story server with a live "
+                            "console", record) +
+          "\nPress Ctrl+C to stop (the simulated server is stopped gracefully).", flush=True)
+    with contextlib.suppress(OSError):  # without the note, a second demo just cannot say
+        demo_state.write_record(record, args.port)
+    try:
+        return _run_server(settings, args)
+    finally:
+        demo_state.remove_record(args.port)
+
+
+def _demo_environment(port: int) -> int:
+    record = demo_state.read_record(port)
+    if record is None:
+        print(f"vsmanager demo: no demo of yours runs on port {port}: start one with "
+              "scripts/demo (or vsmanager demo) first", file=sys.stderr)
+        return EXIT_PORT_TAKEN
+    print(demo_state.environment(record))
+    return 0
+
+
+def _demo_already_running(port: int, base: str) -> int:
+    record = demo_state.read_record(port)
+    if record is None:
+        print(f"vsmanager demo: {base} is taken by another program (not a demo of yours): "
+              f"stop it, or run the demo on another port: vsmanager demo --port {port + 1}",
+              file=sys.stderr)
+        return EXIT_PORT_TAKEN
+    print(demo_state.banner(f"vsmanager demo: already running (pid {record.pid}); use it:",
+                            record) +
+          f"\nIt stops with Ctrl+C in its own terminal (or kill {record.pid}); "
+          f"`vsmanager demo --port {port + 1}` runs a second one.", flush=True)
+    return 0
 
 
 def _url_host(host: str) -> str:

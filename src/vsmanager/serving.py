@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
+from typing import NoReturn
 
 import structlog
 import uvicorn
@@ -21,7 +25,9 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.guards import trusted_proxies
 from vsmanager.edge.httpprotocol import protocol_class
 from vsmanager.edge.ws_protocol import ConsoleWebSocketProtocol
+from vsmanager.game.confinement import confinement_problems
 from vsmanager.game.dumpable import make_non_dumpable
+from vsmanager.game.exec_shim import abi_version
 from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.logs import configure_logging
 
@@ -31,6 +37,7 @@ log = structlog.get_logger("vsmanager.serving")
 GRACEFUL_SHUTDOWN_S = 5
 LISTEN_BACKLOG = 2048
 EXIT_CANNOT_LISTEN = 1
+EXIT_INTERRUPTED = 130  # a second Ctrl+C, as a shell reports death by SIGINT
 
 
 # Seconds watchers get, once the game is down, to receive the end before their sockets are
@@ -49,10 +56,19 @@ class ConsoleServer(uvicorn.Server):
         super().__init__(config)
         self.app = app
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # uvicorn says nothing about sockets it is handed: say where the console is.
+        if self.started and sockets:
+            log.info(listening_message(sockets[0]))
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         supervisor: Supervisor | None = getattr(self.app.state, "supervisor", None)
         self.app.state.ready = False
         if supervisor is not None and not self.force_exit:
+            if supervisor.pid is not None:
+                log.info("stopping_game", state=supervisor.state.value,
+                         hint="Ctrl+C again exits at once")
             supervisor.feed.publish("system", "vsmanager is shutting down")
             await supervisor.shutdown()
             await self._deliver_the_end(supervisor.feed)
@@ -65,6 +81,26 @@ class ConsoleServer(uvicorn.Server):
         # A few polls, once per vsmanager's life: cheaper than an event on the hot counter.
         while feed.readers and loop.time() < deadline and not self.force_exit:  # noqa: ASYNC110
             await asyncio.sleep(_END_POLL_S)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self._exit_at_once()
+        super().handle_exit(sig, frame)
+
+    def _exit_at_once(self) -> NoReturn:
+        """A second Ctrl+C: leave now, without unwinding a shutdown half done (a traceback
+        there helps nobody). The game gets SIGTERM now; its supervisor of last resort, which
+        outlives us holding the instance lock, sends SIGKILL after the kill timeout."""
+        supervisor: Supervisor | None = getattr(self.app.state, "supervisor", None)
+        game = supervisor.pid if supervisor is not None else None
+        if game is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(game, signal.SIGTERM)
+        log.warning("exiting_at_once", game_pid=game,
+                    game="sent SIGTERM; ended by its supervisor of last resort"
+                    if game is not None else "not running")
+        logging.shutdown()
+        os._exit(EXIT_INTERRUPTED)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -88,6 +124,8 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
                                    settings.log_format)
     if not make_non_dumpable():
         log.warning("non_dumpable_unavailable", platform=sys.platform)
+    for event, reason in confinement_problems(settings, abi_version()):
+        log.warning(event, reason=reason)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -117,6 +155,13 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
     with sock:
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_CANNOT_LISTEN
+
+
+def listening_message(sock: socket.socket) -> str:
+    """``vsmanager listening on http://HOST:PORT (...)``, IPv6 addresses in brackets."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"vsmanager listening on http://{shown}:{port} (web console, API docs at /docs)"
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

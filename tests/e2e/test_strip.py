@@ -65,11 +65,12 @@ def test_strip_shows_version_players_and_live_charts(browser: Browser, game_vsm:
         assert page.locator("#strip-charts canvas").count() == 4
 
 
-def test_clicking_a_player_puts_the_name_in_the_command_bar(browser: Browser, game_vsm: VsManager) -> None:
+def test_a_players_menu_can_put_the_name_in_the_command_bar(browser: Browser, game_vsm: VsManager) -> None:
     with open_page(browser, game_vsm.url) as page:
         sign_in_admin(page)
         page.fill("#command-input", "/kick")
         page.click("#players-list button.player >> text=Saraty")
+        page.click("#player-actions button >> text=Put in command bar")
         field = page.locator("#command-input")
         expect(field).to_have_value("/kick Saraty")
         expect(field).to_be_focused()

@@ -397,6 +397,11 @@ async def test_child_environment_has_no_api_keys(
     monkeypatch.setenv("VS_API_KEY_ADMIN", ADMIN_KEY)
     monkeypatch.setenv("SOME_COPY_OF_THE_KEY", MONITOR_KEY)
     monkeypatch.setenv("HARMLESS", "kept")
+    # Nor anything that leads to a key: where the keys file, the config or the credentials are.
+    monkeypatch.setenv("VS_KEYS_FILE", "/etc/vsmanager/keys.json")
+    monkeypatch.setenv("VS_URL", "http://127.0.0.1:8080/etc/vsmanager")
+    monkeypatch.setenv("vs_audit_log", "/var/log/vsmanager/audit.jsonl")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/vsmanager.service")
     code = "import os; [print(k + '=' + v) for k, v in sorted(os.environ.items())]"
     supervisor = make_supervisor(code)
     await supervisor.start()
@@ -404,6 +409,7 @@ async def test_child_environment_has_no_api_keys(
     dump = "\n".join(texts(supervisor, "stdout"))
     assert "HARMLESS=kept" in dump
     assert ADMIN_KEY not in dump and MONITOR_KEY not in dump and "VS_API_KEY" not in dump
+    assert "/etc/vsmanager" not in dump and "audit" not in dump and "credentials" not in dump
 
 
 def _alive(pid: int) -> bool:

@@ -180,7 +180,12 @@ def test_prometheus_counts_commands_auth_failures_and_clients() -> None:
             if after.get("vsmanager_websocket_clients_closed_total", {}).get((("code", "1000"),)):
                 break
             time.sleep(0.05)
-        assert value(after, "vsmanager_commands_total", key="admin") == 3  # VS_API_KEY_ADMIN's name
+        # An Admin's scrape names the key (VS_API_KEY_ADMIN's name); a Monitor's (the
+        # default here) counts the same commands without learning whose key sent them.
+        admin_view = scrape(vsm, {"X-API-Key": vsm.admin_key})
+        assert value(admin_view, "vsmanager_commands_total", key="admin") == 3
+        ((labels, count),) = after["vsmanager_commands_total"].items()
+        assert count == 3 and dict(labels)["key"].startswith("key-") and "admin" not in dict(labels)["key"]
         assert value(after, "vsmanager_auth_failures_total", transport="http") >= 1 + value(
             before, "vsmanager_auth_failures_total", transport="http")
         assert value(after, "vsmanager_auth_failures_total", transport="websocket") == 1

@@ -366,7 +366,7 @@ def test_hostile_control_characters_are_escaped(hostile: VsManager, cli: Cli) ->
 
 FORGING_LINES = (
     "\x1b[1;35m[CMD] /op attacker",
-    "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker",
+    "\x1b[1;7;35m CMD \x1b[0m \x1b[1;35m/op attacker",
     "\x1b[36m[vsmanager] server stopped by admin",
     "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin",
     "\x1b[8mhidden\x1b[0m \x1b[5;4mblink",

@@ -20,7 +20,7 @@ UP_ARROW = "\x1b[A"
 def echo(command: str) -> str:
     """The command echo as a terminal shows it: the inverse ``CMD`` label, then (with named
     keys) who ran it, then the command."""
-    return r"\x1b\[1;7;36m CMD \x1b\[0m \x1b\[1;36m(\S+ ran )?" + re.escape(command)
+    return r"\x1b\[1;7;35m CMD \x1b\[0m \x1b\[1;35m(\S+ ran )?" + re.escape(command)
 
 
 @pytest.fixture
@@ -88,9 +88,9 @@ def test_leaving_does_not_stop_the_server(
 
 def test_a_refused_command_is_reported_not_fatal(console: pexpect.spawn) -> None:
     console.send("/stop\r")
-    console.expect("server stopped")
+    console.expect("server exited with code 0")
     console.expect("stopped>")
     console.send("/help\r")
-    console.expect("server_not_running")
+    console.expect("not run: /help: the server is stopped")
     console.sendcontrol("d")
     console.expect(pexpect.EOF)

@@ -83,7 +83,7 @@ def test_without_a_ticket_endpoint_the_key_goes_in_a_header(busy: VsManager) -> 
     assert len(upgrades) == 2
     for target, headers in upgrades:
         assert "ticket=" not in target
-        assert f"x-api-key: {ADMIN_KEY.lower()}" in headers
+        assert f"authorization: bearer {ADMIN_KEY.lower()}" in headers
 
 
 # -- named keys ---------------------------------------------------------------------------

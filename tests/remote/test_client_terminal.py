@@ -44,9 +44,28 @@ def test_escape_text_makes_control_sequences_visible(text: str, shown: str) -> N
     assert escape_text(text) == shown
 
 
-def test_escape_text_keeps_colours_and_tabs() -> None:
-    text = "\x1b[31mred\x1b[0m\tand \x1b[38;5;208;48;2;1;2;3morange\x1b[m \x1b[97;104mü ✓"
+def test_escape_text_keeps_foreground_colours_and_tabs() -> None:
+    text = "\x1b[31mred\x1b[0m\tand \x1b[38;5;208;39morange\x1b[m \x1b[97;49mü ✓"
     assert escape_text(text) == text
+
+
+BACKGROUNDS = [
+    pytest.param("\x1b[46;30m CMD \x1b[0m /op attacker", "\x1b[30m CMD \x1b[0m /op attacker",
+                 id="cyan-background-fake-label"),
+    pytest.param("\x1b[43m vsmanager \x1b[0m", " vsmanager \x1b[0m", id="yellow-background"),
+    pytest.param("\x1b[104;97mx", "\x1b[97mx", id="bright-background"),
+    pytest.param("\x1b[38;5;208;48;2;1;2;3mx", "\x1b[38;5;208mx", id="rgb-background"),
+    pytest.param("\x1b[48;5;6;30mx", "\x1b[30mx", id="256-background"),
+    pytest.param("\x1b[48:2::0:255:255mx", "x", id="colon-background"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), BACKGROUNDS)
+def test_game_text_loses_its_background_colours(text: str, shown: str) -> None:
+    # With a background, game text could draw vsmanager's own inverse " CMD " label.
+    assert escape_text(text) == shown
+    rendered = LineRenderer(colour=True).render({"seq": 1, "ts": "t", "stream": "stdout", "text": text})
+    assert not re.search(r"\x1b\[[0-9;:]*(?:^|;)(?:4[0-7]|10[0-7]|48|7)(?:;|m)", rendered), rendered
 
 
 BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
@@ -93,11 +112,14 @@ def _attributes(params: str) -> set[str]:
         if skip:
             skip -= 1
             continue
-        if part in ("38", "48"):
+        if part == "38":
             skip = 2 if parts[i + 1] == "5" else 4
             continue
-        if ":" in part or int(part) in (0, 39, 49) or 30 <= int(part) <= 37 or 40 <= int(
-                part) <= 47 or 90 <= int(part) <= 97 or 100 <= int(part) <= 107:
+        if part == "48":  # a background: not allowed either
+            found.add(part)
+            skip = 2 if parts[i + 1] == "5" else 4
+            continue
+        if ":" in part or int(part) in (0, 39, 49) or 30 <= int(part) <= 37 or 90 <= int(part) <= 97:
             continue
         found.add(part)
     return found
@@ -106,7 +128,8 @@ def _attributes(params: str) -> set[str]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(
     st.text(alphabet="\x1b[;:0123456789mAB \x07\u202e", max_size=12),
-    st.sampled_from(["\x1b[1m", "\x1b[7;36m", "\x1b[38;5;1;8m", "\x1b[;1m", "\x1b[01m"]),
+    st.sampled_from(["\x1b[1m", "\x1b[7;36m", "\x1b[38;5;1;8m", "\x1b[;1m", "\x1b[01m",
+                    "\x1b[46;30m", "\x1b[48;5;6m", "\x1b[104m"]),
 ), max_size=8).map("".join))
 def test_no_game_text_renders_with_an_attribute(text: str) -> None:
     rendered = LineRenderer(colour=True).render({"seq": 1, "ts": "t", "stream": "stdout",
@@ -123,9 +146,9 @@ def test_command_echo_and_system_lines_carry_marks_game_text_cannot_make() -> No
     renderer = LineRenderer(colour=True)
     echo = renderer.render(_line("command", "/op attacker"))
     system = renderer.render(_line("system", "server stopped by admin"))
-    assert echo == "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker\x1b[0m"
+    assert echo == "\x1b[1;7;35m CMD \x1b[0m \x1b[1;35m/op attacker\x1b[0m"
     assert system == "\x1b[1;7;33m vsmanager \x1b[0m \x1b[1;33mserver stopped by admin\x1b[0m"
-    forged_echo = renderer.render(_line("stdout", "\x1b[1;7;36m CMD \x1b[0m \x1b[1;36m/op attacker"))
+    forged_echo = renderer.render(_line("stdout", "\x1b[1;7;35m CMD \x1b[0m \x1b[1;35m/op attacker"))
     forged_system = renderer.render(_line("stdout", "\x1b[36m[vsmanager] server stopped by admin"))
     assert forged_echo != echo and "\x1b[1" not in forged_echo and "7;" not in forged_echo
     assert forged_system != system and "\x1b[1" not in forged_system

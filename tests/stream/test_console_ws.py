@@ -384,6 +384,10 @@ async def test_command_frame_runs_one_command(chatty: VsManager) -> None:
                 frame = await next_json(ws)
                 texts += [(line["stream"], line["text"]) for line in frame.get("lines", [])]
         assert ("command", "/announce over ws") in texts
+    # Logged like a command over HTTP: with the key's name.
+    logged = [line for line in chatty.log_text().splitlines()
+              if " console_command " in line and "/announce over ws" in line]
+    assert logged and all("key_name=admin" in line and "via=websocket" in line for line in logged)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-// The REST half of the API (/api/v1alpha1), same-origin, key in the X-API-Key header.
+// The REST half of the API (/api/v1alpha1), same-origin, key as Authorization: Bearer.
 import {
   isConsoleLine,
   isMetricsSample,
@@ -9,6 +9,7 @@ import {
   type RunInfo,
   type ServerStatus,
 } from "./frames";
+import { EMPTY_VOCABULARY, parseVocabulary, type Vocabulary } from "./vocabulary";
 
 export const API_BASE = "/api/v1alpha1";
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -110,6 +111,16 @@ export class ApiClient {
     return { interval_s: typeof body.interval_s === "number" ? body.interval_s : 5, samples };
   }
 
+  /** How the game's lines read and its player commands; empty from an older server. */
+  async vocabulary(): Promise<Vocabulary> {
+    try {
+      return parseVocabulary(await this.request("GET", "/console/profile"));
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return EMPTY_VOCABULARY;
+      throw error;
+    }
+  }
+
   async command(command: string): Promise<number> {
     const body = (await this.request("POST", "/console/command", { command })) as { seq: number };
     return body.seq;
@@ -120,7 +131,8 @@ export class ApiClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { "X-API-Key": this.key, Accept: "application/json" };
+    // A bearer token: proxies mask Authorization in their logs by default, not X-API-Key.
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.key}`, Accept: "application/json" };
     // Bounded: a request that never answers must not hold up a reconnect or a button.
     const init: RequestInit = { method, headers, cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (body !== undefined) {
@@ -136,6 +148,17 @@ export class ApiClient {
     const payload: unknown = await response.json().catch(() => null);
     if (!response.ok) throw errorFrom(response.status, payload);
     return payload;
+  }
+}
+
+/** What the page needs before sign-in (no key): is this the demo? False when unknown. */
+export async function isDemo(): Promise<boolean> {
+  try {
+    const response = await fetch("/page-config", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const body: unknown = response.ok ? await response.json() : null;
+    return typeof body === "object" && body !== null && (body as { demo?: unknown }).demo === true;
+  } catch {
+    return false;
   }
 }
 

@@ -4,6 +4,8 @@ import { CommandBar } from "./commandbar";
 import { ConsoleConnection, CredentialRefused, type ConnectionState, type Credential } from "./connection";
 import { statusFacts } from "./frames";
 import { LastRunBanner, type LastRunElements } from "./lastrun";
+import { LevelSwitch } from "./levels";
+import { PlayerMenu, type PlayerMenuElements } from "./playermenu";
 import { formatTime } from "./render";
 import { RunMarks } from "./runmarks";
 import { ResourceStrip, type StripElements } from "./strip";
@@ -15,6 +17,7 @@ import { ServerBar, type ServerBarElements } from "./serverbar";
 import { ConsoleView } from "./terminal";
 import { installMonitorTestHook, installTestHook } from "./testhook";
 import { applyTheme, Toolbar } from "./toolbar";
+import { EMPTY_VOCABULARY } from "./vocabulary";
 
 const MONITOR_POLL_MS = 2000;
 const HISTORY_MAX = 10_000; // the most the socket's history_lines is worth asking for
@@ -66,6 +69,22 @@ function lastRunElements(): LastRunElements {
   };
 }
 
+function playerMenuElements(): PlayerMenuElements {
+  return {
+    dialog: byId("player-menu"),
+    title: byId("player-menu-title"),
+    actions: byId("player-actions"),
+    confirm: byId("player-confirm"),
+    explain: byId("player-explain"),
+    textLabel: byId("player-text-label"),
+    text: byId("player-text"),
+    command: byId("player-command"),
+    error: byId("player-error"),
+    cancel: byId("player-cancel"),
+    send: byId("player-send"),
+  };
+}
+
 /** A fresh single-use ticket for each connection attempt: the key never goes into a URL. */
 async function credentialFor(api: ApiClient, key: string): Promise<Credential> {
   let ticket: string | null;
@@ -109,7 +128,10 @@ export function startAdmin(key: string, page: Page): void {
     prefs.theme,
   );
   const toolbar = new Toolbar(view, search, api, prefs);
-  const lastRun = new LastRunBanner(lastRunElements(), api);
+  const levels = new LevelSwitch({ toggle: byId("tool-levels"), legend: byId("levels-legend") }, prefs, (classifier) =>
+    view.setLevels(classifier),
+  );
+  const lastRun = new LastRunBanner(lastRunElements(), api, () => ({ vocabulary: levels.vocabulary, levels: levels.isOn }));
   const runMarks = new RunMarks(formatTime);
 
   let connectionState: ConnectionState = { kind: "idle" };
@@ -122,6 +144,9 @@ export function startAdmin(key: string, page: Page): void {
     },
     new CommandHistory(),
     async (command) => {
+      // What is sent is answered at the bottom: bring the newest line into view, so the
+      // echo (or the refusal) is seen even when the admin had scrolled up to read.
+      view.jumpToLatest();
       try {
         // REST rather than the socket: its answer says whether *this* command was refused.
         await api.command(command);
@@ -131,15 +156,32 @@ export function startAdmin(key: string, page: Page): void {
     },
     (command, reason) => view.appendNote(`✖ ${command} was refused: ${reason}`, "error"),
   );
-  const updateCommandBar = (): void => {
-    const state = serverBar.state;
-    if (connectionState.kind !== "connected") commandBar.setUnavailable("Not connected to vsmanager: commands are off until it reconnects.");
-    else if (state !== "running") commandBar.setUnavailable(`The server is ${state ?? "in an unknown state"}: commands are off until it is running.`);
-    else commandBar.setUnavailable(null);
+  // Why commands (typed, or a player's actions) cannot be sent now; null when they can.
+  const unavailable = (): string | null => {
+    if (serverBar.isStale || connectionState.kind !== "connected") return "Not connected to vsmanager: commands are off until it reconnects.";
+    if (serverBar.state !== "running") return `The server is ${serverBar.state ?? "in an unknown state"}: commands are off until it is running.`;
+    return null;
   };
+  const updateCommandBar = (): void => commandBar.setUnavailable(unavailable());
 
-  const strip = new ResourceStrip(stripElements(), api, (name) => commandBar.insert(name));
+  let vocabulary = EMPTY_VOCABULARY;
+  const playerMenu = new PlayerMenu(playerMenuElements(), {
+    actions: () => vocabulary.playerActions,
+    unavailable,
+    send: (command) => commandBar.run(command).catch((error: unknown) => view.appendNote(`✖ ${command}: ${String(error)}`, "error")),
+    insert: (name) => commandBar.insert(name),
+  });
+  const strip = new ResourceStrip(stripElements(), api, (name) => playerMenu.open(name));
   strip.start();
+  // How the game's lines read and its player commands (best effort: without them the page
+  // shows plain lines, and a player's menu only fills the command bar).
+  void api
+    .vocabulary()
+    .then((known) => {
+      vocabulary = known;
+      levels.setVocabulary(known);
+    })
+    .catch(() => undefined);
 
   const connection = new ConsoleConnection(
     {
@@ -148,7 +190,10 @@ export function startAdmin(key: string, page: Page): void {
         // without runs, or a failure, only costs the marks). Asked first, so the ticket
         // is as fresh as can be when the socket opens.
         const runs = await api.runs().catch(() => null);
-        if (runs !== null) runMarks.learn(runs.runs);
+        if (runs !== null) {
+          runMarks.learn(runs.runs);
+          strip.learnRuns(runs.runs);
+        }
         return credentialFor(api, key);
       },
       historyLines: Math.min(prefs.scrollback, HISTORY_MAX),
@@ -186,7 +231,7 @@ export function startAdmin(key: string, page: Page): void {
       onState: (state) => {
         connectionState = state;
         indicator.show(state);
-        if (state.kind === "waiting") serverBar.markStale();
+        if (state.kind === "waiting" || state.kind === "signed-out" || state.kind === "closed") serverBar.markStale();
         if (state.kind === "signed-out") {
           // The reason is the server's ("key revoked"): shown as text, never as markup.
           const why = state.reason === undefined ? "" : ` (vsmanager says: ${state.reason.slice(0, 120)})`;
@@ -231,7 +276,7 @@ export function startAdmin(key: string, page: Page): void {
     return true;
   });
 
-  installTestHook(view, connection, strip);
+  installTestHook(view, connection, strip, levels);
   connection.start();
   commandBar.focus();
 }

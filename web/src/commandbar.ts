@@ -37,6 +37,8 @@ export class CommandBar {
     el.input.addEventListener("keydown", (event) => this.onKey(event));
     el.input.addEventListener("input", () => {
       this.cycle = null;
+      // A completion list is about what was typed: an emptied bar has nothing to complete.
+      if (el.input.value === "" && this.unavailable === null && el.hint.dataset["tone"] === "info") this.showHint("", "info");
     });
     this.render();
   }
@@ -52,6 +54,17 @@ export class CommandBar {
     this.el.input.focus();
   }
 
+  /** Sends a command composed elsewhere (a player action), in turn with the typed ones. */
+  async run(command: string): Promise<void> {
+    if (this.unavailable !== null) throw new Error(this.unavailable);
+    this.queue = this.queue.then(() => this.deliver(command));
+    await this.queue;
+  }
+
+  get isAvailable(): boolean {
+    return this.unavailable === null;
+  }
+
   /** Adds text (a player's name) at the end of what is typed, and focuses the bar. */
   insert(text: string): void {
     const value = this.el.input.value;
@@ -64,7 +77,8 @@ export class CommandBar {
     const disabled = this.unavailable !== null;
     this.el.input.disabled = disabled;
     this.el.button.disabled = disabled;
-    this.el.input.placeholder = disabled ? (this.unavailable ?? "") : "Type a command, e.g. /help";
+    // The reason is said once, under the bar (a live region), not again in the field.
+    this.el.input.placeholder = disabled ? "" : "Type a command, e.g. /help";
     if (disabled) this.showHint(this.unavailable ?? "", "info");
     else if (this.el.hint.dataset["tone"] === "info") this.showHint("", "info");
     // A disabled input drops the focus; give it back when nothing else has claimed it.

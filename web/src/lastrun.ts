@@ -3,8 +3,8 @@
 import type { ApiClient } from "./api";
 import { statusFacts, type RunInfo, type ServerStatus } from "./frames";
 import { describeRestart, describeRun } from "./glance";
-import { formatTime } from "./render";
-import { escapePlain } from "./sanitize";
+import { runLineParts } from "./runlines";
+import { EMPTY_VOCABULARY, LineClassifier } from "./vocabulary";
 
 const RUN_LINES = 500; // enough to see why it ended; the whole buffer is one download away
 
@@ -25,6 +25,11 @@ export class LastRunBanner {
   constructor(
     private readonly el: LastRunElements,
     private readonly api: ApiClient | null, // null: a Monitor key, which cannot read the console
+    /** How game lines read (stamp, classes), and whether level colours are on. */
+    private readonly reading: () => { vocabulary: LineClassifier; levels: boolean } = () => ({
+      vocabulary: new LineClassifier(EMPTY_VOCABULARY),
+      levels: false,
+    }),
   ) {
     el.dismiss.addEventListener("click", () => {
       this.dismissedRun = this.status === null ? null : (statusFacts(this.status).lastRun?.run ?? null);
@@ -75,11 +80,34 @@ export class LastRunBanner {
     this.el.dialog.showModal();
     try {
       const lines = await this.api.runLines(full, RUN_LINES);
-      const prefix = { stdout: "", stderr: "[stderr] ", system: "[vsmanager] ", command: "[CMD] " } as const;
-      // Plain text in a <pre> (textContent): nothing in it can act on the page.
-      this.el.output.textContent =
-        lines.map((l) => `${formatTime(l.ts)} ${prefix[l.stream]}${escapePlain(l.text)}`).join("\n") ||
-        "vsmanager no longer holds this run's lines.";
+      const { vocabulary, levels } = this.reading();
+      // Game text goes in as text (textContent), never as markup: nothing in it can act
+      // on the page, and only the page makes the badges.
+      const rows = lines.map((line) => {
+        const parts = runLineParts(line, vocabulary, levels);
+        const row = document.createElement("div");
+        row.className = "run-line";
+        if (parts.level !== null) row.dataset["level"] = parts.level;
+        const time = document.createElement("span");
+        time.className = "run-time";
+        time.textContent = parts.time;
+        row.append(time, " ");
+        if (parts.badge !== null) {
+          const badge = document.createElement("span");
+          badge.className = `badge badge-${parts.badge.kind}`;
+          badge.textContent = parts.badge.text;
+          row.append(badge, " ");
+        }
+        const text = document.createElement("span");
+        text.className = "run-text";
+        text.textContent = parts.text;
+        row.append(text);
+        return row;
+      });
+      if (rows.length === 0) this.el.output.textContent = "vsmanager no longer holds this run's lines.";
+      else this.el.output.replaceChildren(...rows);
+      // The run's end is why it is read: open there (the exception), not at its first line.
+      this.el.output.scrollTop = this.el.output.scrollHeight;
     } catch (error) {
       this.el.output.textContent = `Could not read the run: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -5,7 +5,9 @@ import "./styles.css";
 import { startAdmin, startMonitor } from "./app";
 import { checkKey, InvalidKey, keyStore, type Role } from "./auth";
 import { forgetHistory } from "./history";
+import { loadPrefs } from "./prefs";
 import { explain, flashSignInMessage, showSignIn } from "./signin";
+import { applyTheme } from "./toolbar";
 
 function signOut(message: string): void {
   // Commands typed on a borrowed or shared browser must not outlive the session; on a
@@ -30,6 +32,8 @@ function start(key: string, role: Role): void {
 }
 
 async function boot(): Promise<void> {
+  // The sign-in card wears the page's theme (the system's, until the user picks one).
+  applyTheme(loadPrefs().theme);
   const key = keyStore.load();
   if (key === null) {
     showSignIn(start);

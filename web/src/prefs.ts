@@ -7,6 +7,8 @@ export interface Prefs {
   timestamps: boolean;
   scrollback: number;
   screenReader: boolean;
+  /** Level colours for game lines (warnings, errors, traces, chat, events). */
+  levels: boolean;
 }
 
 export const FONT_SIZES = { min: 9, max: 28 } as const;
@@ -22,6 +24,7 @@ function defaults(): Prefs {
     timestamps: false,
     scrollback: DEFAULT_SCROLLBACK,
     screenReader: false,
+    levels: true,
   };
 }
 
@@ -36,6 +39,7 @@ export function loadPrefs(): Prefs {
       if (typeof s.timestamps === "boolean") prefs.timestamps = s.timestamps;
       if (typeof s.scrollback === "number" && s.scrollback >= 100 && s.scrollback <= 1_000_000) prefs.scrollback = s.scrollback;
       if (typeof s.screenReader === "boolean") prefs.screenReader = s.screenReader;
+      if (typeof s.levels === "boolean") prefs.levels = s.levels;
     }
   } catch {
     // Corrupt or unavailable storage: the defaults will do.

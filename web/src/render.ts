@@ -2,6 +2,7 @@
 // timestamp, and the game's own ANSI colours kept. Pure: no DOM, no terminal.
 import type { ConsoleLine, Gap } from "./frames";
 import { escapePlain, sanitize } from "./sanitize";
+import type { LineClass, LineClassifier } from "./vocabulary";
 
 export type Entry =
   | { readonly kind: "line"; readonly line: ConsoleLine }
@@ -26,6 +27,16 @@ const STYLE = {
   run: "\x1b[1;7;34m", // bold, inverse blue: where a run of the game begins
 } as const;
 
+// Level colours for the game's own lines: foreground and italics only, never the bold or
+// the backgrounds of vsmanager's marks. Palette colours, so a theme switch recolours them.
+export const LEVEL_STYLE: Readonly<Record<LineClass, string>> = {
+  warning: "\x1b[33m", // yellow
+  error: "\x1b[31m", // red
+  trace: "\x1b[3;31m", // red italics: the lines of an exception
+  chat: "\x1b[32m", // green
+  event: "\x1b[34m", // blue
+};
+
 const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
   minute: "2-digit",
@@ -45,7 +56,7 @@ export function gapText(gap: Gap): string {
 }
 
 /** One entry as terminal text, without the line ending. */
-export function renderEntry(entry: Entry, timestamps: boolean): string {
+export function renderEntry(entry: Entry, timestamps: boolean, levels: LineClassifier | null = null): string {
   switch (entry.kind) {
     case "gap":
       return `${STYLE.gap} ${gapText(entry.gap)} ${RESET}`;
@@ -56,7 +67,7 @@ export function renderEntry(entry: Entry, timestamps: boolean): string {
     case "line": {
       const { line } = entry;
       const stamp = timestamps ? `${STYLE.timestamp}${formatTime(line.ts)}${RESET} ` : "";
-      return `${stamp}${streamStyle(line)}${RESET}`;
+      return `${stamp}${streamStyle(line, levels)}${RESET}`;
     }
   }
 }
@@ -66,11 +77,21 @@ export function commandLabel(line: ConsoleLine): string {
   return line.by === undefined || line.by === "" ? "[CMD]" : `[CMD ${line.by}]`;
 }
 
-function streamStyle(line: ConsoleLine): string {
+/**
+ * The level colour a game line starts with ("" for none): the page's per-line work for
+ * level colours, one regex test per class at most, and nothing when the switch is off.
+ */
+export function levelStyle(text: string, levels: LineClassifier | null): string {
+  if (levels === null) return "";
+  const found = levels.classify(text);
+  return found === null ? "" : LEVEL_STYLE[found];
+}
+
+function streamStyle(line: ConsoleLine, levels: LineClassifier | null): string {
   const text = sanitize(line.text);
   switch (line.stream) {
     case "stdout":
-      return text;
+      return levelStyle(line.text, levels) + text;
     case "stderr":
       return `${STYLE.stderr}${text}`;
     case "system":

@@ -1,4 +1,5 @@
-// Ctrl+F: find text in the terminal's scrollback with next/previous and a match count.
+// Ctrl+F: find text in the terminal's scrollback, newest match first, with older/newer and a
+// count that numbers the matches from the newest ("1 of 39" is the newest line's).
 import type { ISearchOptions } from "@xterm/addon-search";
 import type { ConsoleView } from "./terminal";
 import { SEARCH_COLOURS, type ThemeName } from "./themes";
@@ -24,21 +25,21 @@ export class SearchBar {
     view.search.onDidChangeResults(({ resultIndex, resultCount }) => {
       if (el.input.value === "") el.count.textContent = "";
       else if (resultCount === 0) el.count.textContent = "no matches";
-      else if (resultIndex < 0) el.count.textContent = `${resultCount}+ matches`;
-      else el.count.textContent = `${resultIndex + 1} of ${resultCount}`;
+      else el.count.textContent = matchCount(resultIndex, resultCount);
     });
-    el.input.addEventListener("input", () => this.find("next", true));
+    el.input.addEventListener("input", () => this.find("older", true));
     el.input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         event.preventDefault();
-        this.find(event.shiftKey ? "previous" : "next");
+        // A console is read from the bottom up: Enter goes on to the older match.
+        this.find(event.shiftKey ? "newer" : "older");
       } else if (event.key === "Escape") {
         event.preventDefault();
         this.close();
       }
     });
-    el.prev.addEventListener("click", () => this.find("previous"));
-    el.next.addEventListener("click", () => this.find("next"));
+    el.prev.addEventListener("click", () => this.find("older"));
+    el.next.addEventListener("click", () => this.find("newer"));
     el.close.addEventListener("click", () => this.close());
   }
 
@@ -53,7 +54,7 @@ export class SearchBar {
     this.el.input.focus();
     this.el.input.select();
     this.view.fit();
-    if (this.el.input.value !== "") this.find("next", true);
+    if (this.el.input.value !== "") this.find("older", true);
   }
 
   close(): void {
@@ -68,7 +69,8 @@ export class SearchBar {
     this.theme = theme;
   }
 
-  private find(direction: "next" | "previous", incremental = false): void {
+  /** `fresh`: the term changed, so start again from the newest line. */
+  private find(direction: "older" | "newer", fresh = false): void {
     const term = this.el.input.value;
     if (term === "") {
       this.view.search.clearDecorations();
@@ -76,8 +78,9 @@ export class SearchBar {
       return;
     }
     const colours = SEARCH_COLOURS[this.theme];
+    // The addon searches backwards from its selection, or from the bottom without one.
+    if (fresh) this.view.term.clearSelection();
     const options: ISearchOptions = {
-      incremental: incremental && direction === "next",
       decorations: {
         matchBackground: colours.match,
         activeMatchBackground: colours.active,
@@ -85,7 +88,17 @@ export class SearchBar {
         activeMatchColorOverviewRuler: colours.active,
       },
     };
-    if (direction === "next") this.view.search.findNext(term, options);
-    else this.view.search.findPrevious(term, options);
+    if (direction === "older") this.view.search.findPrevious(term, options);
+    else this.view.search.findNext(term, options);
   }
+}
+
+/**
+ * "1 of 39" for the newest match; the addon's index counts from the oldest (pure, tested).
+ * A negative index: the addon found more matches than it tracks, or lost the selected one.
+ */
+export function matchCount(resultIndex: number, resultCount: number): string {
+  if (resultCount === 0) return "no matches";
+  if (resultIndex < 0 || resultIndex >= resultCount) return `${resultCount.toLocaleString("en")} matches`;
+  return `${(resultCount - resultIndex).toLocaleString("en")} of ${resultCount.toLocaleString("en")}`;
 }

@@ -53,6 +53,10 @@ export class ServerBar {
     this.render();
   }
 
+  get isStale(): boolean {
+    return this.stale;
+  }
+
   get state(): ServerStateName | null {
     return this.status?.state ?? null;
   }
@@ -111,7 +115,9 @@ export class ServerBar {
       ["stop", this.el.stop],
       ["restart", this.el.restart],
     ] as const) {
-      button.disabled = this.busy || state === null || !ALLOWED[action].includes(state);
+      // Stale: vsmanager is out of reach, so no action could be carried out (or even refused).
+      button.disabled = this.busy || this.stale || state === null || !ALLOWED[action].includes(state);
+      button.title = this.stale ? "vsmanager is unreachable" : "";
     }
     this.renderDetail();
   }

@@ -1,5 +1,5 @@
 // The sign-in form: paste a key, learn at once whether it works and what it may do.
-import { ServerUnreachable } from "./api";
+import { isDemo, ServerUnreachable } from "./api";
 import { checkKey, InvalidKey, keyStore, type Role } from "./auth";
 
 const FLASH_KEY = "vsmanager.signinMessage";
@@ -28,6 +28,11 @@ export function showSignIn(onSignedIn: (key: string, role: Role) => void, messag
   error.dataset["tone"] = flash !== null && message === "" ? "info" : "error";
   main.hidden = false;
   input.focus();
+  // Only the demo's keys were printed by `vsmanager demo`: a real install says nothing of it.
+  const demoHint = document.getElementById("signin-demo") as HTMLElement;
+  void isDemo().then((demo) => {
+    demoHint.hidden = !demo;
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -2,8 +2,8 @@
 // bar on click), how the last run ended, the restart state, and live charts of CPU, memory,
 // players and console lines per second over the last hour. It folds away (kept per browser).
 import { ApiError, type ApiClient } from "./api";
-import { SparkChart } from "./charts";
-import { statusFacts, type ServerStatus } from "./frames";
+import { SparkChart, type RunEnd } from "./charts";
+import { statusFacts, type RunInfo, type ServerStatus } from "./frames";
 import { summarize } from "./glance";
 import { MetricsSeries } from "./metrics";
 import { escapePlain } from "./sanitize";
@@ -11,6 +11,9 @@ import { escapePlain } from "./sanitize";
 const OPEN_KEY = "vsmanager.stripOpen";
 const MIN_POLL_MS = 2000;
 const RETRY_MS = 10_000;
+// After the game starts or ends, ask for its first (or last) sample this soon: vsmanager
+// samples at once when the game's process comes or goes.
+const SOON_MS = 700;
 
 export interface StripElements {
   readonly strip: HTMLElement;
@@ -56,6 +59,8 @@ export class ResourceStrip {
   private open: boolean;
   private timer: number | undefined;
   private playersShown = "";
+  private pid: number | null | undefined = undefined;
+  private readonly ends = new Map<number, RunEnd>();
   polls = 0;
 
   constructor(
@@ -69,13 +74,16 @@ export class ResourceStrip {
     el.strip.hidden = true;
     el.charts.hidden = true;
     el.playerSection.hidden = true;
-    this.open = loadOpen();
-    // Without a console (a Monitor key) the charts are the page: draw them taller.
-    const height = onPlayer === null ? 140 : 56;
+    // Without a console (a Monitor key) the charts are the page: always shown, and taller.
+    const monitor = onPlayer === null;
+    this.open = monitor || loadOpen();
+    el.toggle.hidden = monitor;
+    // On a phone, unfolded charts share the screen with the console: keep them low.
+    const height = monitor ? 180 : window.innerWidth <= 600 ? 64 : 96;
     this.charts = {
-      cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5, height }),
-      memory: new SparkChart(el.memory, { label: "Game memory", format: (v) => formatBytes(v), minMax: 64 * 1024 * 1024, height }),
-      players: new SparkChart(el.players, { label: "Players", format: (v) => formatNumber(v), minMax: 2, height }),
+      cpu: new SparkChart(el.cpu, { label: "Game CPU", format: (v) => formatNumber(v, "%"), minMax: 5, height, markers: true }),
+      memory: new SparkChart(el.memory, { label: "Game memory", format: (v) => formatBytes(v), minMax: 64 * 1024 * 1024, height, markers: true }),
+      players: new SparkChart(el.players, { label: "Players", format: (v) => formatNumber(v), minMax: 2, height, integer: true }),
       lines: new SparkChart(el.lines, { label: "Console lines/s", format: (v) => formatNumber(v), minMax: 5, height }),
     };
     el.toggle.addEventListener("click", () => this.setOpen(!this.open));
@@ -89,13 +97,53 @@ export class ResourceStrip {
 
   update(status: ServerStatus): void {
     this.status = status;
+    const facts = statusFacts(status);
+    if (facts.lastRun !== null) this.learnRuns([facts.lastRun]);
+    // A game that starts or ends is sampled at once by vsmanager: show that sample now
+    // rather than at the next poll.
+    if (this.pid !== undefined && status.pid !== this.pid) this.pollSoon();
+    this.pid = status.pid;
     this.renderSummary();
     this.renderPlayers();
+    if (this.open) this.draw();
+  }
+
+  /** Runs that ended (from /console/runs or the status): markers on the CPU and memory charts. */
+  learnRuns(runs: readonly RunInfo[]): void {
+    let changed = false;
+    for (const run of runs) {
+      if (run.ended_at === null || run.outcome === null || this.ends.has(run.run)) continue;
+      const t = Date.parse(run.ended_at) / 1000;
+      if (!Number.isFinite(t)) continue;
+      this.ends.set(run.run, { t, run: run.run, outcome: run.outcome });
+      changed = true;
+    }
+    if (!changed) return;
+    const ends = [...this.ends.values()];
+    this.charts.cpu.setRunEnds(ends);
+    this.charts.memory.setRunEnds(ends);
+    if (this.open) this.draw();
   }
 
   /** The number of samples drawn (for the browser tests). */
   get samples(): number {
     return this.charts.cpu.points;
+  }
+
+  /** The CPU chart's axis labels at its last draw (for the browser tests). */
+  get axes(): { time: readonly string[]; value: readonly string[] } {
+    return this.charts.cpu.axisLabels;
+  }
+
+  /** The run ends marked on the CPU chart at its last draw (for the browser tests). */
+  get markers(): readonly RunEnd[] {
+    return this.charts.cpu.drawnMarkers;
+  }
+
+  /** The Players chart's newest point and the value beside it (for the browser tests). */
+  get playersShownOnChart(): { point: number | null; value: string } {
+    const values = this.playerValues();
+    return { point: values.values[values.values.length - 1] ?? null, value: this.el.players.querySelector(".spark-value")?.textContent ?? "" };
   }
 
   private setOpen(open: boolean, save = true): void {
@@ -114,7 +162,13 @@ export class ResourceStrip {
     // The terminal below refits itself (it observes its own size).
   }
 
+  private pollSoon(): void {
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.poll(), SOON_MS);
+  }
+
   private async poll(): Promise<void> {
+    window.clearTimeout(this.timer);
     let delay = RETRY_MS;
     try {
       const page = await this.api.metrics(this.series.newest);
@@ -141,8 +195,30 @@ export class ResourceStrip {
     const times = this.series.times();
     this.charts.cpu.setData(times, this.series.values((s) => s.game_cpu_percent));
     this.charts.memory.setData(times, this.series.values((s) => s.game_rss_bytes));
-    this.charts.players.setData(times, this.series.values((s) => s.players_online));
+    const players = this.playerValues();
+    this.charts.players.setData(players.times, players.values);
     this.charts.lines.setData(times, this.series.values((s) => s.lines_per_second));
+  }
+
+  /**
+   * The players over the hour, ending with the count the player list shows: one source (the
+   * status) for the list, its count and the chart's newest point, at the same moment.
+   */
+  private playerValues(): { times: number[]; values: (number | null)[] } {
+    const times = this.series.times();
+    const values: (number | null)[] = this.series.values((s) => s.players_online);
+    const game = this.status === null ? null : statusFacts(this.status).game;
+    if (game !== null) {
+      const now = Date.now() / 1000;
+      const newest = times[times.length - 1];
+      if (newest === undefined || now > newest) {
+        times.push(now);
+        values.push(game.players_online);
+      } else {
+        values[values.length - 1] = game.players_online;
+      }
+    }
+    return { times, values };
   }
 
   private renderSummary(): void {
@@ -172,7 +248,8 @@ export class ResourceStrip {
         button.type = "button";
         button.className = "player";
         button.textContent = escapePlain(name);
-        button.title = `Put ${escapePlain(name)} in the command bar`;
+        button.title = `Actions for ${escapePlain(name)}`;
+        button.setAttribute("aria-haspopup", "dialog");
         button.addEventListener("click", () => this.onPlayer?.(name));
         item.append(button);
       }

@@ -8,6 +8,7 @@ import type { ConsoleLine, Gap } from "./frames";
 import { EntryStore } from "./entrystore";
 import { renderEntry, type Entry } from "./render";
 import { TERMINAL_THEMES, type ThemeName } from "./themes";
+import type { LineClassifier } from "./vocabulary";
 
 export interface ViewOptions {
   readonly fontSize: number;
@@ -22,6 +23,7 @@ export interface CellStyle {
   readonly bold: boolean;
   readonly inverse: boolean;
   readonly underline: boolean;
+  readonly italic: boolean;
   readonly bgPalette: number | null;
 }
 
@@ -38,6 +40,8 @@ export class ConsoleView {
   private timestamps: boolean;
   private scrollback: number;
   private following = true;
+  /** Level colours for game lines; null when the switch is off or nothing is known. */
+  private levels: LineClassifier | null = null;
   /** Called when the view leaves or reaches the newest line (for "jump to latest"). */
   onFollowChange: (following: boolean) => void = () => {};
   linesWritten = 0;
@@ -105,6 +109,11 @@ export class ConsoleView {
     this.redraw();
   }
 
+  setLevels(levels: LineClassifier | null): void {
+    this.levels = levels;
+    this.redraw();
+  }
+
   setScrollback(lines: number): void {
     this.scrollback = lines;
     this.store.setLimit(lines);
@@ -122,6 +131,11 @@ export class ConsoleView {
 
   setScreenReader(on: boolean): void {
     this.term.options.screenReaderMode = on;
+  }
+
+  /** True while the view shows the newest line (it follows new output). */
+  get isFollowing(): boolean {
+    return this.following;
   }
 
   jumpToLatest(): void {
@@ -171,6 +185,23 @@ export class ConsoleView {
     return rows;
   }
 
+  /** The rows on screen now, as text (for the browser tests: what the reader sees). */
+  viewportText(): string[] {
+    const buffer = this.term.buffer.active;
+    const rows: string[] = [];
+    for (let y = buffer.viewportY; y < buffer.viewportY + this.term.rows; y++) {
+      rows.push(buffer.getLine(y)?.translateToString(true) ?? "");
+    }
+    return rows;
+  }
+
+  /** The row the selection (a search match) starts on, as text; null without one. */
+  selectedRowText(): string | null {
+    const position = this.term.getSelectionPosition();
+    if (position === undefined) return null;
+    return this.term.buffer.active.getLine(position.start.y)?.translateToString(true) ?? null;
+  }
+
   /** Colour and weight of the first non-blank cell of the newest row containing `needle`. */
   styleOf(needle: string): CellStyle | null {
     const buffer = this.term.buffer.active;
@@ -186,6 +217,7 @@ export class ConsoleView {
         bold: cell.isBold() !== 0,
         inverse: cell.isInverse() !== 0,
         underline: cell.isUnderline() !== 0,
+        italic: cell.isItalic() !== 0,
         bgPalette: cell.isBgPalette() ? cell.getBgColor() : null,
       };
     }
@@ -194,7 +226,7 @@ export class ConsoleView {
 
   private add(entry: Entry): void {
     this.store.push(entry);
-    this.pending.push(renderEntry(entry, this.timestamps) + "\r\n");
+    this.pending.push(renderEntry(entry, this.timestamps, this.levels) + "\r\n");
     // Lines beyond the scrollback would scroll out of the terminal at once: when the page
     // cannot draw (a hidden tab gets no animation frames) drop them instead of piling up.
     if (this.pending.length > this.scrollback) this.pending.splice(0, this.pending.length - this.scrollback);
@@ -203,7 +235,7 @@ export class ConsoleView {
 
   private redraw(): void {
     this.pending = [];
-    for (const entry of this.store) this.pending.push(renderEntry(entry, this.timestamps) + "\r\n");
+    for (const entry of this.store) this.pending.push(renderEntry(entry, this.timestamps, this.levels) + "\r\n");
     this.clearFirst = true;
     this.schedule();
   }

@@ -1,7 +1,9 @@
 // A read-only window into the page for the browser tests (tests/e2e): what was rendered,
 // and how the connection fared. It exposes nothing a user could not see on screen, and
 // offers no way to change anything.
+import type { RunEnd } from "./charts";
 import type { ConsoleConnection } from "./connection";
+import type { LevelSwitch } from "./levels";
 import type { ResourceStrip } from "./strip";
 import type { CellStyle, ConsoleView } from "./terminal";
 
@@ -18,12 +20,20 @@ export interface TestHook {
   readonly consoleId: () => string | null;
   readonly chartPoints: () => number;
   readonly metricsPolls: () => number;
+  readonly chartMarkers: () => readonly RunEnd[];
+  readonly chartAxes: () => { time: readonly string[]; value: readonly string[] };
+  readonly playersOnChart: () => { point: number | null; value: string };
+  readonly levelsOn: () => boolean;
+  readonly following: () => boolean;
+  readonly viewportText: () => string[];
+  readonly selectedRowText: () => string | null;
 }
 
 /** The Monitor page's part: no console, only the strip. */
 export interface MonitorTestHook {
   readonly chartPoints: () => number;
   readonly metricsPolls: () => number;
+  readonly chartMarkers: () => readonly RunEnd[];
 }
 
 declare global {
@@ -37,10 +47,11 @@ export function installMonitorTestHook(strip: ResourceStrip): void {
   window.__vsmMonitorTest = Object.freeze({
     chartPoints: () => strip.samples,
     metricsPolls: () => strip.polls,
+    chartMarkers: () => strip.markers,
   });
 }
 
-export function installTestHook(view: ConsoleView, connection: ConsoleConnection, strip: ResourceStrip): void {
+export function installTestHook(view: ConsoleView, connection: ConsoleConnection, strip: ResourceStrip, levels: LevelSwitch): void {
   window.__vsmTest = Object.freeze({
     keptSeqs: () => view.keptSeqs(),
     bufferText: () => view.bufferText(),
@@ -54,5 +65,12 @@ export function installTestHook(view: ConsoleView, connection: ConsoleConnection
     consoleId: () => connection.console,
     chartPoints: () => strip.samples,
     metricsPolls: () => strip.polls,
+    chartMarkers: () => strip.markers,
+    chartAxes: () => strip.axes,
+    playersOnChart: () => strip.playersShownOnChart,
+    levelsOn: () => levels.isOn,
+    following: () => view.isFollowing,
+    viewportText: () => view.viewportText(),
+    selectedRowText: () => view.selectedRowText(),
   });
 }

@@ -73,3 +73,8 @@ class KeyRing:
         keys = list(self._env)
         keys += [(r.digest, Identity(r.name, r.role)) for r in records if r.name not in env_names]
         self._keys = keys
+        self._digests = frozenset(digest for digest, _ in keys)
+
+    def digests(self) -> frozenset[bytes]:
+        """The SHA-256 of every key in force: what redaction looks for in logs."""
+        return self._digests

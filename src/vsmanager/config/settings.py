@@ -2,7 +2,8 @@
 file (:mod:`vsmanager.config.file`), validated at start. Variables override the file.
 
 The fields and their checks live in sections, one module each (``access_settings``,
-``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``); ``Settings``
+``game_settings``, ``console_settings``, ``http_settings``, ``ops_settings``,
+``web_settings``); ``Settings``
 combines them and adds loading, the sources' order and the checks that span sections."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
 from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.file import (
@@ -31,6 +33,7 @@ from vsmanager.config.game_settings import GameSettings
 from vsmanager.config.http_settings import HttpSettings
 from vsmanager.config.ops_settings import OpsSettings
 from vsmanager.config.values import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # where tests and docs look for it
+from vsmanager.config.web_settings import WebSettings
 
 
 class SettingsError(ValueError):
@@ -41,6 +44,8 @@ class SettingsError(ValueError):
 # the fields of the last base first, so `vsmanager config example` reads bottom-up: put a
 # new section at the top of this list and its settings come last.
 class Settings(
+    WebSettings,
+    ConfinementSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,
@@ -96,9 +101,11 @@ def load_settings(*, config: Path | str | None = None, **overrides: object) -> S
     config_file = read_config(config)
     try:
         with lending(config_file):
-            return Settings(**overrides)  # type: ignore[arg-type]
+            settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, config_file, overrides)) from None
+    settings._config_path = config_file.path if config_file is not None else None
+    return settings
 
 
 def read_config(config: Path | str | None = None) -> ConfigFile | None:

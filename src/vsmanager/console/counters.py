@@ -17,6 +17,35 @@ SEND_LATENCY_BUCKETS: tuple[float, ...] = (
     0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
 )
 
+# The close codes a console socket can end with, each its own series from the start (at 0),
+# so that increase() sees the first of each. A client may close with any code it likes: the
+# rest are counted as "other", so no client can create series at will.
+NO_STATUS = 1005  # the client's close frame carried no code
+CLOSE_CODE_LABELS: tuple[str, ...] = (
+    "1000",  # normal: the client is done
+    "1001",  # going away: a page closed or navigated away
+    "1002",  # protocol error
+    "1006",  # the connection dropped without a close frame
+    "1007",  # invalid UTF-8 in a text frame
+    "1009",  # a frame over VS_WS_MAX_MESSAGE_BYTES
+    "1011",  # a failure (vsmanager's, or the client's own)
+    "1012",  # vsmanager is shutting down
+    "4001",  # the key was revoked
+    "4008",  # too slow to keep up
+    "no_status",
+    "other",
+)
+
+
+def close_code_label(code: int | None) -> str:
+    """The label a close code is counted under: one of CLOSE_CODE_LABELS."""
+    if code is None:
+        return "1006"  # the socket broke before any close code was learnt
+    if code == NO_STATUS:
+        return "no_status"
+    label = str(code)
+    return label if label in CLOSE_CODE_LABELS else "other"
+
 
 class LatencyHistogram:
     """Counts per bucket (each observation in the first bucket at least as large), a sum."""
@@ -68,7 +97,7 @@ class ConsoleCounters:
         self.lines_dropped = 0  # lines clients skipped in those gaps
         self.frames_sent = 0
         self.send_latency = LatencyHistogram()
-        self.clients_closed: defaultdict[str, int] = defaultdict(int)  # by close code
+        self.clients_closed: defaultdict[str, int] = defaultdict(int)  # by close_code_label
         self.commands: defaultdict[str, int] = defaultdict(int)  # by key name
         self.auth_failures: defaultdict[str, int] = defaultdict(int)  # by transport
 
@@ -103,7 +132,7 @@ class ConsoleCounters:
         self.lines_dropped += count
 
     def client_closed(self, code: int | None) -> None:
-        self.clients_closed["none" if code is None else str(code)] += 1
+        self.clients_closed[close_code_label(code)] += 1
 
     # Hooks for the parts that know who did what: the supervisor (commands, by key name)
     # and the key check in routes/deps.py.

@@ -28,7 +28,12 @@ def lock_directory(server_argv: Sequence[str], workdir: Path | None) -> Path:
 
 
 class InstanceLocked(Exception):
-    """Another vsmanager (or the game it left behind) holds the lock."""
+    """Another vsmanager (or the game it left behind) holds the lock; ``holder`` is the pid
+    written in the lock file ("?" if none)."""
+
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class InstanceLock:
@@ -55,7 +60,7 @@ class InstanceLock:
             os.close(fd)
             raise InstanceLocked(
                 f"{self.path} is locked by vsmanager pid {holder} (or a game it started, still "
-                "running): not starting a second game in this directory"
+                "running): not starting a second game in this directory", holder
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -8,24 +8,19 @@ import shutil
 import sys
 from pathlib import Path
 
+from vsmanager.game import exec_shim
+
 # uvloop's spawn leaves the child copies of its own pipe ends (above fd 2): a game that closes
 # stdin would still hold its read end, so vsmanager never sees it close, and a leftover
-# process could hold the console. preexec_fn cannot help (it runs before uvloop's dup2), so a
-# few lines of Python close everything above 2 and exec the game in the same process.
-_EXEC_WITH_FDS_0_TO_2 = (
-    "import os, sys\n"
-    "os.closerange(3, os.sysconf('SC_OPEN_MAX'))\n"
-    "try:\n"
-    "    os.execvp(sys.argv[1], sys.argv[1:])\n"
-    "except OSError as exc:\n"
-    "    print(f'vsmanager: cannot run {sys.argv[1]!r}: {exc.strerror}', file=sys.stderr)\n"
-    "    os._exit(127)\n"
-)
+# process could hold the console. preexec_fn cannot help (it runs before uvloop's dup2), so
+# the exec shim, run by path with the standard library only, closes everything above 2, takes
+# on the game's user and confinement (the plan), and execs the game in the same process.
+EXEC_SHIM = Path(exec_shim.__file__).resolve()
 
 
-def launch_argv(argv: list[str]) -> list[str]:
-    """``argv`` run through the fd-closing exec (same pid: the game replaces it)."""
-    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_FDS_0_TO_2, *argv]
+def launch_argv(argv: list[str], plan: str) -> list[str]:
+    """``argv`` run through the exec shim with ``plan`` (JSON; same pid: the game replaces it)."""
+    return [sys.executable, "-I", "-S", str(EXEC_SHIM), plan, "--", *argv]
 
 
 def executable_problem(program: str, cwd: Path | None, path: str | None) -> str | None:

@@ -11,14 +11,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import Stream
 from vsmanager.console.capture import STDERR_FD, STDOUT_FD, GameProtocol, LineSink, PipeCapture
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game import procfs
+from vsmanager.game.confinement import ConfinementError, game_plan, kernel_abi
 from vsmanager.game.launch import executable_problem, launch_argv
 from vsmanager.game.leftovers import Leftovers
 
@@ -30,6 +33,8 @@ PIPE_DRAIN_TIMEOUT_S = 5.0
 EXIT_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+# Variables of vsmanager's that are no VS_* setting but still lead to its secrets.
+_VSMANAGER_ONLY = frozenset({"CREDENTIALS_DIRECTORY"})
 
 
 class SpawnFailed(Exception):
@@ -82,7 +87,12 @@ class GameRun:
         """Start the game in a session of its own, its stdout and stderr lines going to
         ``on_line`` from the first byte. Raises :class:`SpawnFailed`."""
         argv = settings.server_argv
-        env = child_environment(settings)
+        try:
+            plan = game_plan(settings, kernel_abi())
+            plan_json = plan.to_json()
+        except (ConfinementError, ValueError) as exc:
+            raise SpawnFailed(str(exc)) from None
+        env = child_environment(settings, plan.user)
         problem = executable_problem(argv[0], settings.server_workdir, env.get("PATH"))
         if problem is not None:
             raise SpawnFailed(problem)
@@ -96,7 +106,7 @@ class GameRun:
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: GameProtocol(captures, loop),
-                *launch_argv(argv),
+                *launch_argv(argv, plan_json),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -196,11 +206,14 @@ class GameRun:
             return False
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, at_once: bool = False) -> None:
         """Ask politely (the stop command), then SIGTERM, then SIGKILL, each after its
-        timeout; :meth:`watch` reaps the process."""
+        timeout; :meth:`watch` reaps the process. ``at_once`` skips the stop command (a game
+        still starting cannot read it)."""
         settings = self._settings
-        if self._write_stop_command():
+        if at_once:
+            why = "the server is still starting and cannot read its stop command yet"
+        elif self._write_stop_command():
             if await self.wait_ended(settings.server_stop_timeout):
                 return
             why = f"server did not exit {settings.server_stop_timeout:g} s after "
@@ -236,14 +249,20 @@ class GameRun:
             os.killpg(self.proc.pid, sig)
 
 
-def child_environment(settings: Settings) -> dict[str, str]:
-    """vsmanager's environment without its keys: the game has no business with them."""
+def child_environment(settings: Settings, user: Mapping[str, object] | None = None) -> dict[str, str]:
+    """vsmanager's environment without its keys and without anything that leads to them: no
+    VS_* variable (they name the key files, the keys file and the config, or hold keys), nor
+    systemd's directory of credentials. With VS_SERVER_USER, that user's HOME and names."""
     secrets = set(settings.secret_values())
-    return {
+    env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("VS_API_KEY") and value not in secrets
+        if not name.upper().startswith(ENV_PREFIX) and name not in _VSMANAGER_ONLY
+        and value not in secrets
     }
+    if user is not None:
+        env.update(HOME=str(user["home"]), USER=str(user["name"]), LOGNAME=str(user["name"]))
+    return env
 
 
 def now_iso(now: float | None = None) -> str:

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import time
 
+import structlog
+
 from vsmanager.config.settings import Settings
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game.instance_lock import InstanceLock, InstanceLocked, lock_directory
@@ -15,6 +17,8 @@ from vsmanager.game.leftovers import Leftovers
 from vsmanager.game.restart_policy import describe_seconds
 
 LOCK_POLL_S = 0.1
+
+log = structlog.get_logger("vsmanager.supervisor")
 
 
 class Safeguards:
@@ -33,6 +37,8 @@ class Safeguards:
             self.lock.acquire()
         except InstanceLocked as exc:
             self._feed.publish("system", f"server not started: {exc}")
+            # In vsmanager's own log too: whoever started it may never open the console.
+            log.warning("server_not_started", reason=str(exc), holder=exc.holder)
             raise
         except OSError as exc:
             # A read-only working directory should not keep the game from running.
@@ -44,6 +50,7 @@ class Safeguards:
     async def wait_for_lock(self, budget: float) -> None:
         """Wait up to ``budget`` seconds for the lock to be free, and take it if it is."""
         self._feed.publish("system", f"waiting up to {describe_seconds(budget)} for the lock")
+        log.info("waiting_for_lock", seconds=budget)
         deadline = time.monotonic() + budget
         while time.monotonic() < deadline:
             await asyncio.sleep(LOCK_POLL_S)

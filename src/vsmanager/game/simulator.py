@@ -134,7 +134,9 @@ class Simulator:
         step = self.options.startup_seconds / len(STARTUP_LINES)
         for line in STARTUP_LINES:
             self.say_logged(line)
-            time.sleep(step)
+            # SIGTERM is heeded during start-up too (the console is read only once running).
+            if self._sleep_unless_sigterm(step):
+                return self._shutdown("sigterm received")
         self.say(f"Dedicated Server now running on Port {self.options.port} and all ips!", "Event")
         for name in ROSTER[: min(self.options.players, self.options.max_players)]:
             self.join(name)
@@ -142,6 +144,12 @@ class Simulator:
 
     def _on_sigterm(self, *_: object) -> None:
         self.sigterm = True
+
+    def _sleep_unless_sigterm(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not self.sigterm and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+        return self.sigterm
 
     def _main_loop(self) -> int:
         next_event = time.monotonic() + self.options.event_interval
@@ -263,6 +271,10 @@ class Simulator:
             "/autosavenow": lambda arg: self._save("Autosave"),
             "/genbackup": self._backup,
             "/kick": self._kick,
+            "/ban": self._ban,
+            "/op": lambda arg: self.say(f"{arg.strip()} is now an admin.", "Notification"),
+            "/player": lambda arg: self.say(f"Player {arg.strip()}: done.", "Notification"),
+            "/msg": lambda arg: self.say(f"Message sent to {arg.strip().partition(' ')[0]}.", "Notification"),
         }
 
     def _help(self, arg: str) -> None:
@@ -300,6 +312,12 @@ class Simulator:
             return
         self.say(f"{name} has been kicked. Reason: {reason.strip() or 'none given'}", "Audit")
         self.leave(name)
+
+    def _ban(self, arg: str) -> None:
+        name, _, reason = arg.strip().partition(" ")
+        self.say(f"{name} has been banned. Reason: {reason.strip() or 'none given'}", "Audit")
+        if name in self.online:
+            self.leave(name)
 
     def _save(self, why: str) -> None:
         self.say("Mods and systems notified, now saving everything...", "Event")

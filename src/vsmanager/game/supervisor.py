@@ -76,6 +76,7 @@ class Supervisor:
         self.safeguards = Safeguards(settings, feed)  # the lock, last resorts, leftovers
         self._run: GameRun | None = None
         self._stop_requested = False
+        self._leaving = False  # vsmanager is exiting: no time to wait for a game still starting
         self._exited = asyncio.Event()
         self._exited.set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -201,6 +202,7 @@ class Supervisor:
         """vsmanager is exiting: stop the game the graceful way and wait for it, bounded;
         end the leftovers it knows of."""
         self._restart_timer.cancel()
+        self._leaving = True
         if self.state in (ServerState.STARTING, ServerState.RUNNING):
             with contextlib.suppress(LifecycleError):
                 await self.stop()
@@ -300,10 +302,13 @@ class Supervisor:
         assert self._run is not None
         if by is not None:
             self.feed.publish("system", f"{by} stopped the server", by=by)
+        # A game still starting does not read its console yet: when vsmanager exits, it is
+        # not kept waiting a stop timeout for a command nobody reads.
+        at_once = self._leaving and self.state is ServerState.STARTING
         self._stop_requested = True
         self._set_state(ServerState.STOPPING)
         self.feed.publish("system", "stop requested")
-        self._spawn_task(self._run.stop(), "stop")
+        self._spawn_task(self._run.stop(at_once), "stop")
 
     async def _finish_restart(self, done: asyncio.Future[None]) -> None:
         try:

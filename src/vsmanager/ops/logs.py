@@ -14,14 +14,15 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 import structlog
 
+from vsmanager.access.redaction import REDACTED, Digests, KeyRedactor
+
 LogFormat = Literal["auto", "json", "console"]
-REDACTED = "[redacted]"
 
 # Query parameters whose value is a credential, by decoded name (so api%5Fkey counts).
 _SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "ticket", "token", "access_token"})
@@ -30,44 +31,21 @@ _QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&\s\"'#\\]+)=([^&\s\"'#\\]*)")
 _CREDENTIAL_HEADER = re.compile(
     r"(x-api-key|authorization)([\"']?\s*[:=]\s*[\"']?)((?:bearer\s+)?)([^\s\"',}\\]+)", re.IGNORECASE
 )
-_PERCENT_TOKEN = re.compile(r"[^\s\"'&=?,;<>\\]*%[0-9A-Fa-f]{2}[^\s\"'&=?,;<>\\]*")
-_WORD = re.compile(r"[!-~]{16,}")  # candidates for a matcher: printable ASCII, key-long
-
-SecretMatcher = Callable[[str], bool]
 
 
 class Redactor:
-    """Removes credentials from a finished log line. Known secrets are matched in every form
-    a formatter or a URL could give them; ``matcher`` recognises keys vsmanager only knows by
-    their hash (a keys file)."""
+    """Removes credentials from a finished log line: the values of credential parameters and
+    headers, whatever they hold, and every key vsmanager knows in any spelling (``secrets``
+    it holds, and keys known by their hash through ``digests``: see
+    :mod:`vsmanager.access.redaction`)."""
 
-    def __init__(self, secrets: Iterable[str] = (), matcher: SecretMatcher | None = None) -> None:
-        self.secrets = [s for s in secrets if s]
-        self.matcher = matcher
-        forms = set()
-        for secret in self.secrets:
-            forms |= {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]}
-        # Longest first, so a key containing another is removed whole.
-        self._forms = sorted(forms, key=len, reverse=True)
-
-    def _is_secret(self, text: str) -> bool:
-        if any(secret in text for secret in self.secrets):
-            return True
-        return self.matcher is not None and any(self.matcher(w) for w in _WORD.findall(text))
+    def __init__(self, secrets: Iterable[str] = (), digests: Digests | None = None) -> None:
+        self.keys = KeyRedactor(secrets, digests)
 
     def __call__(self, line: str) -> str:
         line = _QUERY_PARAM.sub(self._param, line)
         line = _CREDENTIAL_HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{REDACTED}", line)
-        for form in self._forms:
-            line = line.replace(form, REDACTED)
-        if "%" in line:
-            line = _PERCENT_TOKEN.sub(
-                lambda m: REDACTED if self._is_secret(unquote_plus(m[0])) else m[0], line
-            )
-        matcher = self.matcher
-        if matcher is not None:
-            line = _WORD.sub(lambda m: REDACTED if matcher(m[0]) else m[0], line)
-        return line
+        return self.keys(line)
 
     def _param(self, match: re.Match[str]) -> str:
         name = unquote_plus(match[1]).strip().lower()
@@ -175,7 +153,7 @@ def configure_logging(
     level: str = "info",
     secrets: list[str] | None = None,
     fmt: LogFormat = "auto",
-    matcher: SecretMatcher | None = None,
+    digests: Digests | None = None,
 ) -> dict[str, Any]:
     """Set up structlog and stdlib logging; return the log config uvicorn should use."""
     numeric = logging.getLevelName(level.upper())
@@ -190,7 +168,7 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )
-    redact = Redactor(secrets or [], matcher)
+    redact = Redactor(secrets or [], digests)
     handler = logging.StreamHandler(sys.stderr)
     formatter = JsonFormatter if resolve_format(fmt) == "json" else ConsoleFormatter
     handler.setFormatter(formatter(redact))
@@ -207,9 +185,9 @@ def configure_logging(
     }
 
 
-def set_secret_matcher(matcher: SecretMatcher | None) -> None:
-    """Let the key store recognise keys it only holds as hashes (on every handler we set up)."""
+def set_known_digests(digests: Digests | None) -> None:
+    """Let every handler we set up recognise the keys known only by their hash (the key ring's)."""
     for handler in logging.getLogger().handlers:
         formatter = handler.formatter
         if isinstance(formatter, _Formatter):
-            formatter.redact.matcher = matcher
+            formatter.redact.keys.digests = digests

@@ -26,6 +26,10 @@ from vsmanager.game.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.metrics")
 
+# How often the sampler looks whether the game started or ended between two samples (an
+# attribute read, nothing more).
+PID_CHECK_S = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -106,6 +110,7 @@ class MetricsSampler:
         self._self = ProcessTreeMeter(descendants=False)
         self._last_t = 0.0
         self._last_seq = 0
+        self._sampled_pid: int | None = None  # the game's pid at the newest sample
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -130,6 +135,7 @@ class MetricsSampler:
     async def sample(self) -> Sample:
         """Take one sample now (also what the loop calls every interval)."""
         pid = self.supervisor.pid
+        self._sampled_pid = pid
         game, own = await asyncio.to_thread(self._read_processes, pid)
         now = time.time()
         elapsed = max(now - self._last_t, 1e-6)
@@ -155,24 +161,34 @@ class MetricsSampler:
         return sample
 
     async def _run(self) -> None:
-        # The first readings set the baseline the first sample's rates start from; what the
-        # game used before it still counts in its CPU seconds.
-        game, _ = await asyncio.to_thread(self._read_processes, self.supervisor.pid)
-        if game is not None:
-            self.game_cpu_seconds_total += game.cpu_seconds
-        self._last_t, self._last_seq = time.time(), self.feed.buffer.last_seq
+        # The first sample is taken at once, so a page has a point to show from the start
+        # rather than after one interval: its rates run from vsmanager's own start (a
+        # process read for the first time counts all its CPU so far).
+        if self._last_t == 0.0:
+            self._last_t = psutil.Process().create_time()
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        await self._sample_logged()
+        next_at = loop.time() + self.interval
         while True:
-            # On a fixed grid, so samples stay evenly spaced whatever one costs.
+            # On a fixed grid, so samples stay evenly spaced whatever one costs; but a game
+            # that starts or ends is sampled at once (a new game's first point, the gap at
+            # its end), and the grid starts again from there.
+            await asyncio.sleep(max(0.0, min(next_at, loop.time() + PID_CHECK_S) - loop.time()))
+            started_or_ended = self.supervisor.pid != self._sampled_pid
+            if not started_or_ended and loop.time() < next_at:
+                continue
+            if started_or_ended:
+                next_at = loop.time()
+            await self._sample_logged()
             next_at += self.interval
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            try:
-                await self.sample()
-            except Exception:  # a sample lost is no reason to stop sampling
-                log.exception("metrics_sample_failed")
             if loop.time() - next_at > self.interval:
                 next_at = loop.time()  # the machine was suspended: skip, do not catch up
+
+    async def _sample_logged(self) -> None:
+        try:
+            await self.sample()
+        except Exception:  # a sample lost is no reason to stop sampling
+            log.exception("metrics_sample_failed")
 
     def _read_processes(self, pid: int | None) -> tuple[TreeReading | None, TreeReading | None]:
         started = time.thread_time()

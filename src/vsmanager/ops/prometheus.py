@@ -7,7 +7,11 @@ Every metric is named ``vsmanager_*``; docs/operations.md lists them with alert 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -22,12 +26,15 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from vsmanager import __version__
-from vsmanager.console.counters import ConsoleCounters
+from vsmanager.console.counters import CLOSE_CODE_LABELS, ConsoleCounters
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game.supervisor import ServerState, Supervisor
 from vsmanager.ops.metrics import MetricsSampler
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Whether the scrape being rendered may show key names (set by render, read by the collector).
+_key_names_shown: ContextVar[bool] = ContextVar("key_names_shown", default=False)
+_NAME_SALT = secrets.token_bytes(16)
 
 
 class VsmanagerCollector(Collector):
@@ -71,8 +78,9 @@ class VsmanagerCollector(Collector):
                                   "Console WebSocket clients that started streaming.",
                                   value=self.feed.sessions_started)
         yield _by_label(CounterMetricFamily, "vsmanager_websocket_clients_closed",
-                        "Console WebSocket clients gone, by close code (4008: too slow).",
-                        "code", counters.clients_closed)
+                        "Console WebSocket clients gone, by close code (4008: too slow; "
+                        "no_status: none given; other: any code not listed).",
+                        "code", counters.clients_closed, CLOSE_CODE_LABELS)
         yield CounterMetricFamily("vsmanager_websocket_frames_sent", "WebSocket frames sent to clients.",
                                   value=counters.frames_sent)
         latency = counters.send_latency
@@ -123,8 +131,12 @@ class VsmanagerCollector(Collector):
                                     value=latest.game_threads or 0)
 
     def _access(self, counters: ConsoleCounters) -> Iterator[Metric]:
+        commands: Mapping[str, float] = counters.commands
+        if not _key_names_shown.get():
+            commands = {anonymous_key_name(name): count for name, count in commands.items()}
         yield _by_label(CounterMetricFamily, "vsmanager_commands",
-                        "Console commands sent to the game, by key name.", "key", counters.commands)
+                        "Console commands sent to the game, by key name (for Admin scrapes; "
+                        "others see key-<hash>, stable while vsmanager runs).", "key", commands)
         yield _by_label(CounterMetricFamily, "vsmanager_auth_failures",
                         "Requests and sockets refused for a missing or wrong key.",
                         "transport", counters.auth_failures, ("http", "websocket"))
@@ -167,5 +179,16 @@ def build_registry(supervisor: Supervisor, feed: ConsoleFeed, sampler: MetricsSa
     return registry
 
 
-def render(registry: CollectorRegistry) -> bytes:
-    return generate_latest(registry)
+def render(registry: CollectorRegistry, *, key_names: bool = False) -> bytes:
+    """The scrape; ``key_names`` only for an Admin: the names of the keys are who may act."""
+    token = _key_names_shown.set(key_names)
+    try:
+        return generate_latest(registry)
+    finally:
+        _key_names_shown.reset(token)
+
+
+def anonymous_key_name(name: str) -> str:
+    """A stand-in for a key's name: the same for one name while vsmanager runs, and nothing
+    to learn from (keyed with a secret of this process, so a list of names cannot be tried)."""
+    return "key-" + hmac.new(_NAME_SALT, name.encode(), hashlib.sha256).hexdigest()[:12]

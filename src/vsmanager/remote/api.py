@@ -38,6 +38,22 @@ class AuthRefused(ClientError):
     """The key is missing, unknown, or lacks the admin role (HTTP 401/403, close 4001/4003)."""
 
 
+# What a terminal user can change: the server's hints name HTTP headers, which they never set.
+_SET_THE_KEY = "set VS_API_KEY (or --api-key-file FILE) to"
+
+
+def key_refused(endpoint: Endpoint, reason: str) -> AuthRefused:
+    """A 401 or close 4001, said for a terminal: which key, and what to set."""
+    return AuthRefused(f"vsmanager at {endpoint.url} refused {endpoint.key_source} ({reason}): "
+                       f"{_SET_THE_KEY} a key it holds", "unauthorized")
+
+
+def needs_admin(endpoint: Endpoint, what: str = "this command") -> AuthRefused:
+    """A 403 or close 4003: the key is a monitor key."""
+    return AuthRefused(f"{what} needs the admin key, and {endpoint.key_source} is a monitor "
+                       f"key: {_SET_THE_KEY} the admin key", "forbidden")
+
+
 class Unreachable(ClientError):
     """vsmanager could not be reached (refused, timed out, connection lost)."""
 
@@ -80,7 +96,8 @@ class ApiClient:
         self.on_retry = on_retry
         self._http = httpx.AsyncClient(
             base_url=endpoint.api,
-            headers={"X-API-Key": endpoint.key, "User-Agent": f"vsmanager/{__version__}"},
+            # A bearer token, which proxies mask in their logs by default (X-API-Key they log).
+            headers={"Authorization": f"Bearer {endpoint.key}", "User-Agent": f"vsmanager/{__version__}"},
             timeout=timeout,
         )
 
@@ -113,7 +130,7 @@ class ApiClient:
         if response.status_code == 404:
             raise ClientError("this vsmanager keeps no runs (it is older than GET "
                               "/console/runs): update it to read a previous run", "no_runs")
-        return check(response)
+        return check(response, self.endpoint)
 
     async def metrics(self, since: float | None = None) -> dict[str, Any] | None:
         """The resource samples after ``since``; None from a vsmanager without metrics."""
@@ -124,7 +141,7 @@ class ApiClient:
         )
         if response.status_code == 404:
             return None
-        return check(response)
+        return check(response, self.endpoint)
 
     async def ticket(self) -> str | None:
         """A single-use ticket that opens the console WebSocket, so that the key itself never
@@ -134,7 +151,7 @@ class ApiClient:
         )
         if response.status_code in (404, 405):
             return None
-        return str(check(response)["ticket"])
+        return str(check(response, self.endpoint)["ticket"])
 
     async def command(self, command: str) -> int:
         answer = await self._request("POST", "/console/command", json={"command": command})
@@ -144,7 +161,7 @@ class ApiClient:
         response = await retrying(
             lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry
         )
-        return check(response)
+        return check(response, self.endpoint)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -173,7 +190,7 @@ async def retrying(
             await asyncio.sleep(delay)
 
 
-def check(response: httpx.Response) -> dict[str, Any]:
+def check(response: httpx.Response, endpoint: Endpoint) -> dict[str, Any]:
     """The JSON body of a success, or the ClientError the failure means."""
     try:
         body = response.json()
@@ -184,10 +201,12 @@ def check(response: httpx.Response) -> dict[str, Any]:
     code = str(body.get("code", "error")) if isinstance(body, dict) else "error"
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     message = message or f"HTTP {response.status_code} from {response.request.url.path}"
-    if response.status_code in (401, 403):
-        hint = "the API key was refused" if response.status_code == 401 else (
-            "this needs the admin key (the key given has the monitor role)")
-        raise AuthRefused(f"{hint}: {message}", code)
+    if response.status_code == 401:
+        # The server's message is "REASON: a hint about headers"; the reason is what counts.
+        raise key_refused(endpoint, message.split(": ", 1)[0] if code == "unauthorized"
+                          else message)
+    if response.status_code == 403:
+        raise needs_admin(endpoint, _needing_admin(response.request.url.path))
     if response.status_code in (409, 503) and code != "unavailable":
         raise Refused(message, code)
     if response.status_code == 429:
@@ -196,6 +215,15 @@ def check(response: httpx.Response) -> dict[str, Any]:
     if response.is_success:
         raise ClientError(f"unexpected answer from {response.request.url.path}", "bad_answer")
     raise ClientError(f"{message} (HTTP {response.status_code})", code)
+
+
+def _needing_admin(path: str) -> str:
+    """What the refused request was for, as the user asked for it."""
+    if "/console/" in path:
+        return "the console"
+    if path.rstrip("/").rsplit("/", 1)[-1] in ("start", "stop", "restart"):
+        return "starting and stopping the server"
+    return "this command"
 
 
 def describe_transport_error(url: str, exc: Exception) -> str:

@@ -23,6 +23,8 @@ class Endpoint:
     url: str
     key: str
     warning: str | None = None
+    # Where the key came from, for messages that tell a terminal user what to change.
+    key_source: str = "the key given"
 
     @property
     def api(self) -> str:
@@ -64,13 +66,19 @@ def resolve_endpoint(
     env = os.environ if env is None else env
     base = normalize_url(url or env.get("VS_URL") or DEFAULT_URL)
     warning = None
+    source = "the key from --api-key" if key is not None else None
+    if key_file is not None:
+        source = f"the key in {key_file} (--api-key-file)"
     if key is None and key_file is None:
         key = env.get("VS_API_KEY") or None
         key_file = None if key else env.get("VS_API_KEY_FILE") or None
+        source = ("the key in VS_API_KEY" if key else
+                  f"the key in {key_file} (VS_API_KEY_FILE)" if key_file else None)
     if key is None and key_file is None:
         default = config_dir(env) / KEY_FILE_NAME
         if default.is_file():
             key_file = str(default)
+            source = f"the key in {default}"
     if key is None and key_file is not None:
         key, warning = _read_key_file(Path(key_file).expanduser())
     if not key:
@@ -80,7 +88,7 @@ def resolve_endpoint(
         )
     if not key.isascii() or not key.isprintable():
         raise EndpointError("the API key must be printable ASCII")
-    return Endpoint(base, key, warning)
+    return Endpoint(base, key, warning, source or "the key given")
 
 
 def _read_key_file(path: Path) -> tuple[str, str | None]:

@@ -19,7 +19,7 @@ from vsmanager.console.commands import InvalidCommand, validate_command
 from vsmanager.remote.api import COMMAND_MAX_CHARS
 from vsmanager.remote.endpoint import Endpoint, config_dir
 from vsmanager.remote.tail import Printer, Start
-from vsmanager.remote.watcher import ConsoleWatcher
+from vsmanager.remote.watcher import ConsoleWatcher, Line
 
 HISTORY_FILE_NAME = "history"
 
@@ -96,6 +96,22 @@ class PromptPrinter(Printer):
         super().__init__(*args, **kwargs)
         self.state = "connecting"
         self.session: PromptSession[str] | None = None
+        # The prompt line is erased on Enter (the echo shows the command once, with who ran
+        # it), so a refusal names the command it refuses.
+        self.sent: str | None = None
+
+    def on_lines(self, lines: list[Line]) -> None:
+        if self.sent is not None and any(
+                line.get("stream") == "command" and line.get("text") == self.sent for line in lines):
+            self.sent = None
+        super().on_lines(lines)
+
+    def on_error(self, code: str, message: str) -> None:
+        if self.sent is None:
+            super().on_error(code, message)
+            return
+        self.on_notice(f"not run: {self.sent}: {message}")
+        self.sent = None
 
     def on_status(self, status: Mapping[str, Any]) -> None:
         super().on_status(status)
@@ -112,6 +128,7 @@ async def run_interactive(endpoint: Endpoint, printer: PromptPrinter, start: Sta
         history=FileHistory(str(history_path())),
         completer=CommandCompleter(VS_COMMANDS),
         complete_while_typing=False,
+        erase_when_done=True,  # the console's echo of the command is its one line
     )
     printer.session = session
     watcher = ConsoleWatcher(endpoint, printer, after=start.after, console_id=start.console_id,
@@ -148,10 +165,12 @@ async def _prompt_loop(session: PromptSession[str], printer: PromptPrinter,
         try:
             validate_command(command, COMMAND_MAX_CHARS)
         except InvalidCommand as exc:
-            printer.on_notice(f"not sent: {exc}")
+            printer.on_notice(f"not sent: {command}: {exc}")
             continue
+        printer.sent = command
         if not await watcher.send_command(command):
-            printer.on_notice("not sent: not connected to vsmanager just now")
+            printer.sent = None
+            printer.on_notice(f"not sent: {command}: not connected to vsmanager just now")
 
 
 def _leave_prompt(session: PromptSession[str]) -> None:

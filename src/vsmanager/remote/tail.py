@@ -77,8 +77,12 @@ class Printer:
         said = describe_status(status, with_uptime=False)
         if said == self._state:
             return
+        first = self._state is None
         self._state = said
-        self.on_notice(said)
+        # After the state on connecting, each change is told by vsmanager's own console line
+        # ("server exited with code 0", "server started (pid 7, run 2)"): said there, once.
+        if first or not self.renderer.wants({"stream": "system"}):
+            self.on_notice(said)
 
     def on_error(self, code: str, message: str) -> None:
         self.on_notice(f"error {code}: {message}")

@@ -19,21 +19,25 @@ DEFAULT_TAIL = 100
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--tail", type=_tail, default=None, metavar="N|all",
-                       help="lines of history to print first (default 100; all: everything "
+                       help="print the newest N lines of history and end, unless --follow "
+                       "(default without it: 100, then follow on a terminal; all: everything "
                        "vsmanager holds; with --previous: all of that run)")
     where.add_argument("--after", type=count_argument, metavar="SEQ",
-                       help="print the lines after this seq instead (resume)")
+                       help="print the lines after this seq instead (resume) and end, unless "
+                     "--follow")
     parser.add_argument("--console-id", metavar="ID",
                         help="with --after: the console_id SEQ counts in (from status --json); "
                         "if vsmanager restarted since, say so and show everything it holds")
     run = parser.add_mutually_exclusive_group()
     run.add_argument("-p", "--previous", action="store_true",
                      help="print the lines of the previous run of the game (the one before "
-                     "the latest, e.g. the one that crashed), then end")
+                     "the latest: after a crash, the crashed one; after a restart, the stopped "
+                     "one), then end")
     run.add_argument("--run", type=count_argument, metavar="N",
                      help="print the lines of run N (see status), then end")
     parser.add_argument("-f", "--follow", action=argparse.BooleanOptionalAction, default=None,
-                        help="keep printing new lines (default: when stdout is a terminal)")
+                        help="keep printing new lines (default: when stdout is a terminal and "
+                        "neither --tail nor --after is given)")
     parser.add_argument("-i", "--interactive", action=argparse.BooleanOptionalAction,
                         default=None,
                         help="a prompt that sends commands below the live console (default: "
@@ -47,10 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def run(args: argparse.Namespace, endpoint: Endpoint) -> int:
     if args.previous or args.run is not None:
         return await _run_one(args, endpoint)
+    # Like `docker logs`: asked for history (--tail N, --after SEQ), it prints that and ends
+    # unless --follow; asked for nothing, on a terminal it is the live console.
+    follow = args.follow
+    if follow is None:
+        asked_for_history = args.tail is not None or args.after is not None
+        follow = args.interactive is True or (sys.stdout.isatty() and not asked_for_history)
     interactive = args.interactive
     if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty() and not (args.json or args.raw)
-    follow = args.follow if args.follow is not None else (interactive or sys.stdout.isatty())
+        interactive = (follow and sys.stdin.isatty() and sys.stdout.isatty()
+                       and not (args.json or args.raw))
     if interactive and (args.json or args.raw or not follow):
         return fail(ExitCode.USAGE, "--interactive cannot be combined with --json, --raw or "
                     "--no-follow")

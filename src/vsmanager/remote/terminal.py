@@ -30,17 +30,17 @@ _SAFE_OR_UNSAFE = re.compile(f"(?:{_SGR})|{_UNSAFE}")
 _UNSAFE_ONLY = re.compile(_UNSAFE)
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
-# SGR parameters that only choose a colour: the 8 and the bright 8, foreground and
-# background, their defaults (39, 49), and reset (0).
-_COLOUR_PARAMS = frozenset(
-    {0, 39, 49, *range(30, 38), *range(40, 48), *range(90, 98), *range(100, 108)}
-)
-_EXTENDED_COLOUR = {"38", "48"}  # 38;5;N or 38;2;R;G;B (and 48 for the background)
+# SGR parameters a game line keeps: foreground colours (the 8 and the bright 8), the
+# defaults (39, 49), and reset (0). Backgrounds are dropped like inverse (as the page does):
+# `\e[46;30m CMD \e[0m` would otherwise look like vsmanager's own " CMD " label.
+_COLOUR_PARAMS = frozenset({0, 39, 49, *range(30, 38), *range(90, 98)})
+_EXTENDED_COLOUR = {"38", "48"}  # 38;5;N or 38;2;R;G;B, and 48 for the background
+_KEPT_EXTENDED = "38"
 
 RESET = "\x1b[0m"
 # Marks that game text cannot produce, because it loses bold and inverse: a command echo
 # and a system line each start with a label in inverse video, followed by bold text.
-_MARK = {"command": ("\x1b[1;7;36m", " CMD ", "\x1b[1;36m"),
+_MARK = {"command": ("\x1b[1;7;35m", " CMD ", "\x1b[1;35m"),  # magenta, as in the page
          "system": ("\x1b[1;7;33m", " vsmanager ", "\x1b[1;33m")}
 # Without colours the labels are plain brackets, as the server's own text format writes them.
 _PLAIN_MARK = {"command": "[CMD]", "system": "[vsmanager]"}
@@ -65,7 +65,7 @@ def colours_only(params: str) -> str | None:
         part = parts[i]
         i += 1
         if ":" in part:  # ITU form 38:2::R:G:B; 4:3 (curly underline) and the like are not
-            if part.split(":", 1)[0] in _EXTENDED_COLOUR:
+            if part.split(":", 1)[0] == _KEPT_EXTENDED:
                 kept.append(part)
             continue
         if part in _EXTENDED_COLOUR:
@@ -73,7 +73,8 @@ def colours_only(params: str) -> str | None:
             colour = parts[i - 1:i + width]
             if width == 0 or len(colour) < width + 1 or not all(p.isdigit() for p in colour):
                 break  # malformed: what follows cannot be told apart from attributes
-            kept.extend(colour)
+            if part == _KEPT_EXTENDED:
+                kept.extend(colour)
             i += width
             continue
         if part == "" or (part.isdigit() and int(part) in _COLOUR_PARAMS):
@@ -91,8 +92,9 @@ def _keep_colour(match: re.Match[str]) -> str:
 
 def escape_text(text: str, *, keep_colours: bool = True) -> str:
     """Make a game line harmless to print: every control character becomes visible
-    (``\\x1b``, ``\\x07``, ``\\u202e``) except tabs and, if ``keep_colours``, SGR colours
-    (other SGR attributes, such as bold or inverse, are dropped: they are vsmanager's marks)."""
+    (``\\x1b``, ``\\x07``, ``\\u202e``) except tabs and, if ``keep_colours``, SGR foreground
+    colours (other SGR attributes, such as bold, inverse or a background, are dropped: they
+    make vsmanager's marks)."""
     if keep_colours:
         return _SAFE_OR_UNSAFE.sub(_keep_colour, text)
     return _UNSAFE_ONLY.sub(lambda m: _escape_char(m.group()), text)

@@ -17,10 +17,19 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from vsmanager import __version__
 from vsmanager.console.buffer import Gap
-from vsmanager.remote.api import ApiClient, AuthRefused, Backoff, ClientError, Refused, Unreachable
+from vsmanager.remote.api import (
+    ApiClient,
+    Backoff,
+    ClientError,
+    Refused,
+    Unreachable,
+    key_refused,
+    needs_admin,
+)
 from vsmanager.remote.endpoint import Endpoint
 
 # The server's close codes (streaming.py), repeated so the client need not import the server.
+WS_1000_NORMAL = 1000
 WS_1012_SERVICE_RESTART = 1012
 WS_4001_UNAUTHORIZED = 4001
 WS_4003_FORBIDDEN = 4003
@@ -175,7 +184,7 @@ class ConsoleWatcher:
         query = {"format": "json", **self.resume.query()}
         headers = {}
         if ticket is None:
-            headers["X-API-Key"] = self.endpoint.key
+            headers["Authorization"] = f"Bearer {self.endpoint.key}"
         else:
             query["ticket"] = ticket
         return f"{self.endpoint.console_ws}?{urlencode(query)}", headers
@@ -191,7 +200,13 @@ class ConsoleWatcher:
                 max_size=MAX_FRAME_BYTES,
                 close_timeout=2,
             ) as ws:
-                await self._receive(ws, backoff)
+                try:
+                    await self._receive(ws, backoff)
+                except (asyncio.CancelledError, _Lost):
+                    # Done (Ctrl-C, Ctrl-D, `send` finished) or starting afresh: a normal
+                    # close, not the 1011 websockets sends when its block raises.
+                    await ws.close(WS_1000_NORMAL, "done")
+                    raise
         except InvalidStatus as exc:
             raise self._refusal(exc.response.status_code) from None
         except InvalidURI as exc:
@@ -258,11 +273,9 @@ class ConsoleWatcher:
         code = ws.close_code or 1006
         reason = ws.close_reason or ""
         if code == WS_4001_UNAUTHORIZED:
-            said = f": {reason}" if reason else ""
-            return AuthRefused(f"the API key was refused (close 4001{said})", "unauthorized")
+            return key_refused(self.endpoint, reason or "invalid key")
         if code == WS_4003_FORBIDDEN:
-            return AuthRefused("the console needs the admin key; the key given has the monitor "
-                               "role (close 4003)", "forbidden")
+            return needs_admin(self.endpoint, "the console")
         if code == WS_4400_BAD_REQUEST:
             return ClientError(f"vsmanager refused the request: {reason}", "bad_request")
         if code == WS_4008_TOO_SLOW:
@@ -275,8 +288,10 @@ class ConsoleWatcher:
         return _Lost(f"connection lost (close {code})")
 
     def _refusal(self, status: int) -> Exception:
-        if status in (401, 403):
-            return AuthRefused(f"the WebSocket was refused with HTTP {status}")
+        if status == 401:
+            return key_refused(self.endpoint, "invalid key")
+        if status == 403:
+            return needs_admin(self.endpoint, "the console")
         if 400 <= status < 500 and status not in (408, 429):
             return ClientError(f"no vsmanager console at {self.endpoint.url} (HTTP {status})")
         return _Lost(f"vsmanager answered HTTP {status}")

@@ -23,6 +23,7 @@ from vsmanager.console.buffer import MAX_SEQ
 from vsmanager.console.commands import InvalidCommand, validate_command
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.game.supervisor import Supervisor
+from vsmanager.game.vocabulary import vocabulary
 from vsmanager.routes.deps import (
     AdminRole,
     FeedDep,
@@ -155,6 +156,12 @@ async def runs(role: AdminRole, feed: FeedDep, supervisor: SupervisorDep) -> dic
     }
 
 
+@router.get("/profile")
+async def profile(role: AdminRole, settings: SettingsDep) -> dict[str, object]:
+    """How the game's lines read (stamp, classes to colour) and its per-player commands."""
+    return vocabulary(settings.game_profile)
+
+
 @router.post("/command", response_model=CommandOut, status_code=202,
              responses={429: {"description": "Too many commands from this key."}})
 async def command(
@@ -208,6 +215,8 @@ async def console_ws(websocket: WebSocket) -> None:
     async def run_command(text: str) -> None:
         gatekeeper.take_command(identity)
         await supervisor.send_command(text, by=identity.name)
+        log.info("console_command", key_name=identity.name, role=identity.role.value,
+                 client=client, via="websocket", command=text)
         audit(websocket, "command", identity, via="websocket", command=text)
 
     with gatekeeper.revocation(identity) as revoked:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from vsmanager.access.auth import Identity, KeyRing, Role
 from vsmanager.access.gatekeeper import AuthRefused
 from vsmanager.config.settings import Settings
 from vsmanager.ops.metrics import MetricsSampler
@@ -79,15 +80,20 @@ async def prometheus_metrics(request: Request) -> Response:
     # Async on purpose: the collector reads counters the event loop writes, so it runs on
     # the loop rather than in a worker thread.
     settings: Settings = request.app.state.settings
-    if not settings.metrics_public:
-        _require_any_key(request)
-    return Response(render(request.app.state.registry), media_type=CONTENT_TYPE)
+    if settings.metrics_public:
+        keyring: KeyRing = request.app.state.keyring
+        role = keyring.role_for(presented_key(request))  # public: a wrong key is no failure
+    else:
+        role = _require_any_key(request).role
+    # Key names (who may act) only for an Admin; others get stand-ins.
+    body = render(request.app.state.registry, key_names=role is Role.ADMIN)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
-def _require_any_key(request: Request) -> None:
+def _require_any_key(request: Request) -> Identity:
     """Scrapers send a key as X-API-Key or as ``Authorization: Bearer <key>``: the same door
     (and the same failure throttle) as every other route."""
     try:
-        authenticate(request, key=presented_key(request))
+        return authenticate(request, key=presented_key(request))
     except AuthRefused as exc:
         raise api_error(exc) from None

