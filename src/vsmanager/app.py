@@ -16,6 +16,10 @@ from vsmanager.access.audit import AuditLog
 from vsmanager.access.auth import KeyRing
 from vsmanager.access.gatekeeper import Gatekeeper
 from vsmanager.access.keywatch import KeysFileWatcher
+from vsmanager.automation.actions import ActionRegistry
+from vsmanager.automation.wiring import start_automation, start_notifications
+from vsmanager.backups.metrics import BackupCollector
+from vsmanager.backups.service import BackupService
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
@@ -24,7 +28,17 @@ from vsmanager.game.supervisor import Supervisor
 from vsmanager.ops.logs import set_known_digests
 from vsmanager.ops.metrics import MetricsSampler
 from vsmanager.ops.prometheus import build_registry
-from vsmanager.routes import auth, console, health, metrics, page, server
+from vsmanager.routes import (
+    auth,
+    backups,
+    console,
+    health,
+    metrics,
+    notifications,
+    page,
+    schedules,
+    server,
+)
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
 from vsmanager.stream.watchdog import SendWatchdog
@@ -32,6 +46,8 @@ from vsmanager.stream.watchdog import SendWatchdog
 log = structlog.get_logger("vsmanager.app")
 
 API_PREFIX = "/api/v1alpha1"
+# What the web page asks every few seconds: logged at debug level, not info.
+PAGE_POLLS = tuple(f"{API_PREFIX}{path}" for path in ("/server/status", "/server/metrics", "/console/runs"))
 STATIC_DIR = Path(__file__).parent / "static"
 
 _ASSETS_MISSING = """<!doctype html><html><head><meta charset="utf-8"><title>vsmanager</title></head>
@@ -53,17 +69,29 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.watchdog = watchdog = SendWatchdog(settings.ws_send_timeout)
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
+        app.state.backups = backup_service = BackupService(settings, supervisor, audit)
+        app.state.registry.register(BackupCollector(backup_service))
         sampler.start()
-        if settings.server_autostart:
-            await supervisor.autostart()
-        app.state.ready = True
-        async with contextlib.AsyncExitStack() as stack:
-            if settings.keys_file is not None:
-                await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+        async with contextlib.AsyncExitStack() as stack, contextlib.AsyncExitStack() as automation:
+            # Also without a keys file: it answers SIGHUP (`systemctl reload`), from before
+            # the game starts.
+            await stack.enter_async_context(KeysFileWatcher(gatekeeper, settings.keys_file))
+            notifier = await stack.enter_async_context(
+                start_notifications(app, settings, supervisor, feed, keyring))
+            if settings.server_autostart:  # once notifications listen: its start is told
+                await supervisor.autostart()
+            backup_service.outcome_listeners.append(notifier.emit)
+            app.state.schedule_actions = _schedule_actions(backup_service)
+            app.state.scheduler = await automation.enter_async_context(
+                start_automation(app, settings, supervisor, feed, audit, notifier))
+            app.state.ready = True
             try:
                 yield
             finally:
                 app.state.ready = False
+                notifier.emit("vsmanager_stopping")
+                await automation.aclose()  # no schedule acts while the game is stopped
+                await backup_service.close()
                 await supervisor.shutdown()
                 await watchdog.stop()
                 await sampler.stop()
@@ -92,12 +120,28 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(console.router)
     api.include_router(auth.router)
     api.include_router(metrics.router)
+    api.include_router(backups.router)
+    api.include_router(schedules.router)
+    api.include_router(notifications.router)
     app.include_router(api)
     app.include_router(metrics.prometheus_router)
     app.include_router(health.router)
     app.include_router(page.router)
     _mount_web_console(app)
     return app
+
+
+
+def _schedule_actions(backup_service: BackupService) -> ActionRegistry:
+    """The actions schedules take besides the built-in ones: ``backup``."""
+    actions = ActionRegistry()
+
+    async def backup(schedule: object, by: str) -> str | None:
+        made = await backup_service.make_backup(made_by=by)
+        return f"backup {made['id']}"
+
+    actions.add("backup", backup)
+    return actions
 
 
 def _mount_web_console(app: FastAPI) -> None:

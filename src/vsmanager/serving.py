@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
-from vsmanager.app import create_app
+from vsmanager.app import PAGE_POLLS, create_app
 from vsmanager.config.settings import Settings
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.guards import trusted_proxies
@@ -29,6 +29,7 @@ from vsmanager.game.confinement import confinement_problems
 from vsmanager.game.dumpable import make_non_dumpable
 from vsmanager.game.exec_shim import abi_version
 from vsmanager.game.supervisor import Supervisor
+from vsmanager.ops.accesslog import AccessLogFilter, RequestLogBudget
 from vsmanager.ops.logs import configure_logging
 
 log = structlog.get_logger("vsmanager.serving")
@@ -120,12 +121,19 @@ class ConsoleServer(uvicorn.Server):
 
 def serve(settings: Settings, host: str, port: int, log_level: str | None = None) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a clean run, 1 if it never started (port taken)."""
+    access = AccessLogFilter(RequestLogBudget(settings.log_requests_per_client), PAGE_POLLS)
     log_config = configure_logging(log_level or settings.log_level, settings.secret_values(),
-                                   settings.log_format)
+                                   settings.log_format, access=access,
+                                   max_path_chars=settings.log_max_path_chars)
     if not make_non_dumpable():
         log.warning("non_dumpable_unavailable", platform=sys.platform)
     for event, reason in confinement_problems(settings, abi_version()):
         log.warning(event, reason=reason)
+    # A hang-up (`systemctl reload`) never ends vsmanager: before the keys watcher takes it
+    # over (app.py, at start-up) and after, it is only logged. A handler, not SIG_IGN, which
+    # the game would inherit.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, _hangup_too_early)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -140,7 +148,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
         # Transport bounds (docs/security.md); client addresses are resolved by the app.
-        http=protocol_class(settings, trusted_proxies(settings)),
+        http=protocol_class(settings, trusted_proxies(settings), host),
         proxy_headers=False,
     )
     # Bound here, before the lifespan starts the game: a port in use (another vsmanager,
@@ -155,6 +163,10 @@ def serve(settings: Settings, host: str, port: int, log_level: str | None = None
     with sock:
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_CANNOT_LISTEN
+
+
+def _hangup_too_early(signum: int, frame: object) -> None:
+    log.info("keys_unchanged", why="SIGHUP", reason="vsmanager is starting or stopping")
 
 
 def listening_message(sock: socket.socket) -> str:

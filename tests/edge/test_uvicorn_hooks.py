@@ -16,6 +16,7 @@ import inspect
 import re
 import signal
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -25,8 +26,10 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import HANDLED_SIGNALS, ServerState
+from websockets.server import ServerProtocol
 
 from vsmanager.edge.httpprotocol import GuardedHttpProtocol
+from vsmanager.edge.readahead import GatedFlow
 from vsmanager.edge.ws_protocol import BoundedCloseTransport, ConsoleWebSocketProtocol
 from vsmanager.serving import ConsoleServer
 
@@ -171,6 +174,8 @@ def test_http_overrides_match_uvicorn() -> None:
     assert_none(override_problems(HttpToolsProtocol, GuardedHttpProtocol, [
         "__init__", "connection_made", "connection_lost", "handle_websocket_upgrade",
         "data_received", "on_message_begin", "on_headers_complete", "on_message_complete",
+        "on_response_complete", "pause_writing", "resume_writing", "timeout_keep_alive_handler",
+        "shutdown", "send_400_response",
     ]))
 
 
@@ -202,10 +207,22 @@ def test_http_behaviour_relied_on_is_in_the_source() -> None:
         })
         + source_problems(HttpToolsProtocol.on_headers_complete, {
             r"self\.cycle = RequestResponseCycle\(": "each request's cycle gets a lingering transport",
+            r"self\.pipeline\.appendleft\(": "pipelined requests queue in self.pipeline, whose "
+                                              "length the read-ahead bounds",
+            r"flow=self\.flow": "each cycle gets the protocol's (gated) flow control",
+        })
+        + source_problems(HttpToolsProtocol.connection_made, {
+            r"self\.flow = FlowControl\(": "the flow control is replaced by the read-ahead's gated one",
+        })
+        + source_problems(HttpToolsProtocol.on_response_complete, {
+            r"self\.flow\.resume_reading\(\)": "a response resumes reading (ignored while held back)",
+            r"self\.pipeline\.pop\(\)": "a response starts the next queued request",
         })
         + source_problems(RequestResponseCycle, {
             r"self\.more_body = ": "a close while the body arrives becomes a lingering close",
             r"self\.transport\.close\(\)": "the cycle closes through the transport it was given",
+            r"self\.flow\.resume_reading\(\)": "the app reading a body resumes reading (ignored "
+                                                 "while held back)",
         })
     )
 
@@ -231,8 +248,10 @@ async def test_http_instance_has_what_is_read(
     }))
     await connected(protocol)
     assert_none(attribute_problems(protocol, {
-        "client": tuple, "transport": asyncio.BaseTransport, "logger": object,
-    }) + attribute_problems(protocol.parser, {"feed_data": Callable}) + attribute_problems(
+        "client": tuple, "transport": asyncio.BaseTransport, "logger": object, "pipeline": deque,
+        "flow": GatedFlow,
+    }) + attribute_problems(protocol.flow, {"write_paused": bool, "read_paused": bool})
+        + attribute_problems(protocol.parser, {"feed_data": Callable}) + attribute_problems(
         protocol.server_state, {"default_headers": list}))
 
 
@@ -253,6 +272,13 @@ def test_ws_behaviour_relied_on_is_in_the_source() -> None:
     assert_none(
         source_problems(WebSocketsSansIOProtocol.send, {
             r"await self\.writable\.wait\(\)": "a close frame is let through by setting writable",
+        })
+        + source_problems(WebSocketsSansIOProtocol.handle_connect, {
+            r"self\.conn\.accept\(": "refused handshakes come from conn.reject (JSON here)",
+        })
+        + signature_problems(ServerProtocol, {
+            "reject": [("self", "POSITIONAL_OR_KEYWORD"), ("status", "POSITIONAL_OR_KEYWORD"),
+                       ("text", "POSITIONAL_OR_KEYWORD")],
         })
         + source_problems(WebSocketsSansIOProtocol, {
             r"call_later\(self\.close_timeout\b": "CLOSE_HANDSHAKE_S replaces close_timeout",

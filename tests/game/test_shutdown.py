@@ -90,7 +90,7 @@ def test_a_killed_vsmanager_leaves_no_game_running() -> None:
         game = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
         os.kill(vsm.process.pid, signal.SIGKILL)
         vsm.process.wait(10 * TIME_SCALE)
-        # The kernel tells the orphaned game SIGTERM; the simulator saves and exits.
+        # The supervisor of last resort sends the orphaned game /stop; the simulator saves and exits.
         assert wait_gone(game, 20), _describe(game)
 
 

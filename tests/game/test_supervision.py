@@ -130,7 +130,8 @@ def test_a_killed_vsmanager_ends_a_game_that_ignores_sigterm_and_its_group(tmp_p
         child = int(runs_log.read_text().split("child ")[1].split()[0])
         os.kill(vsm.process.pid, signal.SIGKILL)
         vsm.process.wait(10 * TIME_SCALE)
-        # Parent-death SIGTERM is ignored; the last resort SIGKILLs the group 1 s later.
+        # The last resort: /stop (the game goes, its child stays), SIGTERM after the stop
+        # timeout (ignored), SIGKILL to the group 1 s later.
         wait_for(lambda: not alive(pid) and not alive(child), 15, "the game and its child gone")
 
 

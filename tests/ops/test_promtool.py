@@ -58,7 +58,7 @@ def test_promtool_accepts_the_documented_rules(tmp_path: Path) -> None:
     result = subprocess.run([promtool(), "check", "rules", str(rules)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
 
 
 def test_promtool_accepts_a_real_scrape() -> None:
@@ -160,6 +160,33 @@ tests:
           - exp_labels: {{instance: "crashed:8080", job: "vsmanager"}}
             exp_annotations:
               summary: "the game server on crashed:8080 crashed 3 times in 15 minutes"
+""")
+    result = subprocess.run([promtool(), "test", "rules", "test.yml"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_verified_backup_fires_after_26_hours_only(tmp_path: Path) -> None:
+    """Promtool's clock starts at 0: a verified backup at -100000 s is over 26 hours old at
+    11 minutes, one at 0 s is not."""
+    (tmp_path / "rules.yml").write_text(documented_rules())
+    (tmp_path / "test.yml").write_text("""\
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'vsmanager_backup_last_verified_time_seconds{instance="old:8080", job="vsmanager"}'
+        values: "-100000x20"
+      - series: 'vsmanager_backup_last_verified_time_seconds{instance="fresh:8080", job="vsmanager"}'
+        values: "0x20"
+    alert_rule_test:
+      - eval_time: 11m
+        alertname: NoVerifiedBackup
+        exp_alerts:
+          - exp_labels: {instance: "old:8080", job: "vsmanager"}
+            exp_annotations:
+              summary: "no verified backup of the world on old:8080 in 26 hours"
 """)
     result = subprocess.run([promtool(), "test", "rules", "test.yml"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)

@@ -64,6 +64,7 @@ def test_init_writes_a_config_for_the_server(tmp_path: Path, server_dir: Path, d
     assert settings.server_argv == [str(dotnet_on_path), str(server_dir / "VintagestoryServer.dll"),
                                     "--dataPath", str(tmp_path / "data")]
     assert settings.server_workdir == server_dir
+    assert settings.backup_dir == server_dir.parent / f"{server_dir.name}-backups"
     assert settings.server_stop_command == "/stop"
     assert settings.ready_regex is not None
     assert settings.ready_regex.search("[Server Event] Dedicated Server now running on Port 42420")

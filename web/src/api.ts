@@ -130,6 +130,26 @@ export class ApiClient {
     return (await this.request("POST", `/server/${action}`)) as ServerStatus;
   }
 
+  /** Backups (docs/backups.md): any call under /backups, its JSON body. */
+  async backups(method: string, path: string, body?: unknown): Promise<unknown> {
+    return this.request(method, `/backups${path}`, body);
+  }
+
+  /** A backup's archive as a Blob (the key travels in a header, so no plain link). */
+  async backupFile(id: string): Promise<Blob> {
+    const response = await fetch(`${API_BASE}/backups/${encodeURIComponent(id)}/download`, {
+      headers: { Authorization: `Bearer ${this.key}` },
+      cache: "no-store",
+    });
+    if (!response.ok) throw errorFrom(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+
+  /** Any other endpoint (schedules, notifications): its JSON answer (null for a 204). */
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    return await this.request(method, path, body);
+  }
+
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     // A bearer token: proxies mask Authorization in their logs by default, not X-API-Key.
     const headers: Record<string, string> = { Authorization: `Bearer ${this.key}`, Accept: "application/json" };
@@ -145,7 +165,7 @@ export class ApiClient {
     } catch (error) {
       throw new ServerUnreachable(error);
     }
-    const payload: unknown = await response.json().catch(() => null);
+    const payload: unknown = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw errorFrom(response.status, payload);
     return payload;
   }

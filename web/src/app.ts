@@ -1,6 +1,9 @@
 // The signed-in page: an admin gets the live console; a Monitor key gets the status only.
 import { ApiClient, ApiError } from "./api";
+import { BackupsPanel } from "./backups";
+import { AutomationPanel, type AutomationElements } from "./automation";
 import { CommandBar } from "./commandbar";
+import { CountdownBanner, type CountdownElements } from "./countdown";
 import { ConsoleConnection, CredentialRefused, type ConnectionState, type Credential } from "./connection";
 import { statusFacts } from "./frames";
 import { LastRunBanner, type LastRunElements } from "./lastrun";
@@ -69,6 +72,22 @@ function lastRunElements(): LastRunElements {
   };
 }
 
+function countdownElements(): CountdownElements {
+  return { banner: byId("countdown-banner"), text: byId("countdown-text"), skip: byId("countdown-skip"), now: byId("countdown-now") };
+}
+
+function automationElements(): AutomationElements {
+  return {
+    details: byId("automation-details"),
+    summary: byId("automation-summary"),
+    rows: byId("schedules-rows"),
+    message: byId("schedules-message"),
+    form: byId("schedule-form"),
+    preview: byId("schedule-preview"),
+    targets: byId("targets-list"),
+  };
+}
+
 function playerMenuElements(): PlayerMenuElements {
   return {
     dialog: byId("player-menu"),
@@ -132,6 +151,8 @@ export function startAdmin(key: string, page: Page): void {
     view.setLevels(classifier),
   );
   const lastRun = new LastRunBanner(lastRunElements(), api, () => ({ vocabulary: levels.vocabulary, levels: levels.isOn }));
+  const countdown = new CountdownBanner(countdownElements(), api);
+  new AutomationPanel(automationElements(), api, true).start();
   const runMarks = new RunMarks(formatTime);
 
   let connectionState: ConnectionState = { kind: "idle" };
@@ -182,6 +203,8 @@ export function startAdmin(key: string, page: Page): void {
       levels.setVocabulary(known);
     })
     .catch(() => undefined);
+  byId("backups").hidden = false;
+  new BackupsPanel(api, byId("backup-list"), byId("backup-progress"), byId("backup-create") as HTMLButtonElement).start();
 
   const connection = new ConsoleConnection(
     {
@@ -216,6 +239,7 @@ export function startAdmin(key: string, page: Page): void {
         if (mark !== null) view.appendRunMark(mark);
         serverBar.update(status);
         lastRun.update(status);
+        countdown.update(status);
         strip.update(status);
         updateCommandBar();
       },
@@ -292,6 +316,8 @@ export function startMonitor(key: string): void {
   const serverBar = new ServerBar(serverBarElements(), null);
   const indicator = new ConnectionIndicator(byId("connection"), byId("reconnect-now"));
   const lastRun = new LastRunBanner(lastRunElements(), null);
+  const countdown = new CountdownBanner(countdownElements(), null);
+  new AutomationPanel(automationElements(), api, false).start();
   const strip = new ResourceStrip(stripElements(), api, null);
   strip.start();
   installMonitorTestHook(strip);
@@ -301,6 +327,7 @@ export function startMonitor(key: string): void {
       const status = await api.status();
       serverBar.update(status);
       lastRun.update(status);
+      countdown.update(status);
       strip.update(status);
       indicator.showPolling(true);
     } catch {

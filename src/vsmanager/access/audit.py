@@ -31,11 +31,12 @@ class AuditLog:
         if path is not None:
             self._fd = _open_for_appending(path)
 
-    def record(self, action: str, **fields: Any) -> None:
+    def record(self, action: str, *, logged: bool = False, **fields: Any) -> None:
         """``action`` (auth_failed, command, start, stop, restart, key_added, ...) with the
-        key's ``name`` and ``role`` and the ``client`` address where known."""
+        key's ``name`` and ``role`` and the ``client`` address where known. ``logged``: the
+        caller wrote its own log line for it, so only the file gets the record."""
         # "name" would clash with the log record's own attribute (the logger's name).
-        if self.structured:
+        if self.structured and not logged:
             log.info("audit", action=action,
                      **{("key_name" if k == "name" else k): v for k, v in fields.items()})
         if self._fd is not None:

@@ -109,7 +109,8 @@ class Gatekeeper:
             return
         extra = {"suppressed": held} if held else {}
         log.warning("auth_failed", client=client, reason=reason, **extra)
-        self.audit.record("auth_failed", client=client, reason=reason, **extra)
+        # One line in the log (this warning); the audit file keeps its own record.
+        self.audit.record("auth_failed", logged=True, client=client, reason=reason, **extra)
         if blocked:
             log.warning("auth_throttled", address=address, cooldown_s=self.throttle.cooldown,
                         failures=self.throttle.limit + 1, window_s=self.throttle.window)
@@ -127,6 +128,9 @@ class Gatekeeper:
             log.info("keys_reloaded", why=why, added=sorted(added), revoked=sorted(revoked),
                      keys=len(self.keyring.names))
             self.audit.record("keys_reloaded", why=why, added=sorted(added), revoked=sorted(revoked))
+        else:
+            log.info("keys_unchanged", why=why, keys_file=str(self.keyring.path or "none"),
+                     keys=len(self.keyring.names))
         self.revoke(revoked)
         return revoked
 

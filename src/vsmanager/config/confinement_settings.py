@@ -56,7 +56,9 @@ class ConfinementSettings(BaseSettings):
         """Every file the game must not touch: each grants access, or names one that does."""
         named: list[Path | None] = [
             getattr(self, name, None)
-            for name in ("api_key_admin_file", "api_key_monitor_file", "keys_file", "audit_log")
+            for name in ("api_key_admin_file", "api_key_monitor_file", "keys_file", "audit_log",
+                         # webhook URLs and secrets, and what the game's server is told to do
+                         "notifications_file", "schedules_file")
         ]
         named.append(self._config_path)
         return [p for p in named if p is not None] + split_paths(self.game_hidden_paths)

@@ -17,8 +17,11 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vsmanager.config.access_settings import AccessSettings
+from vsmanager.config.automation_settings import AutomationSettings
+from vsmanager.config.backup_settings import BackupSettings
 from vsmanager.config.confinement_settings import ConfinementSettings
 from vsmanager.config.console_settings import ConsoleSettings
+from vsmanager.config.edge_settings import EdgeSettings
 from vsmanager.config.fields import ENV_PREFIX
 from vsmanager.config.file import (
     CONFIG_VARIABLE,
@@ -44,8 +47,11 @@ class SettingsError(ValueError):
 # the fields of the last base first, so `vsmanager config example` reads bottom-up: put a
 # new section at the top of this list and its settings come last.
 class Settings(
+    EdgeSettings,
+    AutomationSettings,
     WebSettings,
     ConfinementSettings,
+    BackupSettings,
     OpsSettings,
     HttpSettings,
     ConsoleSettings,

@@ -1,9 +1,11 @@
-"""Checks of single setting values that several concerns share: key strength, networks and
-origins. Pure: each takes text and answers, raising ``ValueError`` that names what is wrong."""
+"""Checks of single setting values that several concerns share: key strength, networks,
+host names and origins. Pure: each takes text and answers, raising ``ValueError`` that names
+what is wrong."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,3 +71,21 @@ def parse_origins(text: str) -> frozenset[str]:
             raise ValueError(f"{item!r} is not an origin (e.g. https://console.example.com)")
         origins.add(origin)
     return frozenset(origins)
+
+
+_HOST_NAME = re.compile(r"(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+def parse_hosts(text: str) -> frozenset[str]:
+    """``"vs.example.com, *.lan"`` → lower-case names without a trailing dot; ``*`` is any
+    name; a bad entry (a port, a URL) raises naming it."""
+    hosts = set()
+    for item in text.split(","):
+        name = item.strip().lower().rstrip(".")
+        if not name:
+            continue
+        if name != "*" and not _HOST_NAME.fullmatch(name):
+            raise ValueError(f"{item.strip()!r} is not a host name (e.g. vs.example.com or *.example.com, "
+                             "without scheme or port)")
+        hosts.add(name)
+    return frozenset(hosts)

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
+import json
 import socket
-import struct
-import termios
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 from websockets.protocol import State
+
+from vsmanager.edge.drain import reset, unacknowledged_bytes
 
 # How long a closing connection may take to deliver what is queued for it (the close
 # frame included) before it is reset.
@@ -36,7 +37,6 @@ _POLL_S = 0.1
 # before its sends block and the send timeout even begins. 256 KiB keeps a distant admin's
 # link busy (2.5 MB/s at 100 ms round trip, 25 times a busy console's rate).
 SEND_BUFFER_BYTES = 256 * 1024
-_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 # Where the protocol leaves itself in a WebSocket's scope, for frames written as bytes
 # (see ConsoleWebSocketProtocol.write_frames).
 FRAME_WRITER = "vsmanager.frame_writer"
@@ -74,11 +74,7 @@ class BoundedCloseTransport(asyncio.Transport):
         self._closing = True
         self._cancel_timer()
         self.was_reset = True
-        sock = self._transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        self._transport.abort()
+        reset(self._transport)
 
     def connection_lost(self) -> None:
         """The connection is gone (the protocol saw it): nothing is left to watch."""
@@ -106,29 +102,40 @@ class BoundedCloseTransport(asyncio.Transport):
         self._timer = None
         if self._transport.is_closing():
             return
-        if self._transport.get_write_buffer_size() == 0 and self._unacknowledged() == 0:
+        if self._transport.get_write_buffer_size() == 0 and unacknowledged_bytes(self._transport) == 0:
             self._transport.close()
         elif self._loop.time() >= self._deadline:
             self.abort()
         else:
             self._timer = self._loop.call_later(_POLL_S, self._close_when_drained)
 
-    def _unacknowledged(self) -> int:
-        # Bytes in the kernel's send queue the client has not acknowledged: what closing the
-        # descriptor would leave behind in an orphan socket.
-        sock = self._transport.get_extra_info("socket")
-        if sock is None:
-            return 0
-        try:
-            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
-        except OSError:
-            return 0
-        return int(struct.unpack("i", queued)[0])
-
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+# Handshakes refused by uvicorn or the websockets library, in the API's error shape.
+_REJECTION_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long",
+                    431: "request_headers_too_large", 500: "internal_error"}
+
+
+def json_rejection(reject: Callable[[Any, str], Response]) -> Callable[[Any, str], Response]:
+    """The websockets library's ``reject`` (a text/plain answer), answering in JSON instead."""
+
+    def rejection(status: Any, text: str) -> Response:
+        response = reject(status, text)
+        message = text.strip().removesuffix(".") or response.reason_phrase
+        body = json.dumps({"code": _REJECTION_CODES.get(response.status_code, "error"),
+                           "message": message}).encode()
+        for name in ("Content-Type", "Content-Length"):
+            del response.headers[name]
+        response.headers["Content-Type"] = "application/json"
+        response.headers["Content-Length"] = str(len(body))
+        response.body = body
+        return response
+
+    return rejection
 
 
 class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -140,6 +147,7 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.close_timeout = CLOSE_HANDSHAKE_S
+        self.conn.reject = json_rejection(self.conn.reject)  # type: ignore[method-assign,assignment]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have a Transport's methods without subclassing it.

@@ -21,6 +21,8 @@ POLL_S = 0.02
 class Leftovers:
     def __init__(self) -> None:
         self._pids: list[int] = []
+        # vsmanager's own helpers (the supervisors of last resort), which hold it on purpose.
+        self.helpers: set[int] = set()
 
     @property
     def pids(self) -> list[int]:
@@ -29,8 +31,9 @@ class Leftovers:
         return list(self._pids)
 
     def find(self, pipes: set[int]) -> list[int]:
-        """Who (besides vsmanager) holds these pipe inodes; remembered for the shutdown."""
-        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(),))
+        """Who (besides vsmanager and its helpers) holds these pipe inodes; remembered for
+        the shutdown."""
+        holders = procfs.pipe_holders(pipes, exclude=(os.getpid(), *self.helpers))
         self._pids.extend(pid for pid in holders if pid not in self._pids)
         return holders
 

@@ -82,10 +82,12 @@ class GameRun:
 
     @classmethod
     async def spawn(
-        cls, settings: Settings, feed: ConsoleFeed, leftovers: Leftovers, on_line: LineSink
+        cls, settings: Settings, feed: ConsoleFeed, leftovers: Leftovers, on_line: LineSink,
+        orphan_sigterm: bool = True,
     ) -> GameRun:
         """Start the game in a session of its own, its stdout and stderr lines going to
-        ``on_line`` from the first byte. Raises :class:`SpawnFailed`."""
+        ``on_line`` from the first byte. With ``orphan_sigterm`` (no supervisor of last resort
+        to do better) the kernel sends it SIGTERM if vsmanager dies. Raises :class:`SpawnFailed`."""
         argv = settings.server_argv
         try:
             plan = game_plan(settings, kernel_abi())
@@ -113,7 +115,7 @@ class GameRun:
                 cwd=settings.server_workdir,
                 env=env,
                 start_new_session=True,  # its own process group, so we can end all of it
-                preexec_fn=_ask_for_sigterm_when_orphaned,
+                preexec_fn=_ask_for_sigterm_when_orphaned if orphan_sigterm else None,
             )
         except OSError as exc:
             raise SpawnFailed(f"{argv[0]!r}: {exc.strerror or exc}") from None
@@ -123,6 +125,20 @@ class GameRun:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def console_fds(self) -> list[int]:
+        """vsmanager's ends of the game's stdin, stdout and stderr (pipes, or uvloop's
+        sockets), for the supervisor of last resort; all three or none."""
+        fds = []
+        for fd in (0, STDOUT_FD, STDERR_FD):
+            pipe = self._transport.get_pipe_transport(fd)
+            end: Any = None
+            if pipe is not None:
+                end = pipe.get_extra_info("pipe") or pipe.get_extra_info("socket")
+            if end is None:
+                return []  # the last resort tells them apart by position
+            fds.append(int(end.fileno()))
+        return fds
 
     def check_input(self) -> None:
         """Raise :class:`InputRefused` unless the game's stdin can take a line now."""

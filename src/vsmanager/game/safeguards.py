@@ -17,6 +17,9 @@ from vsmanager.game.leftovers import Leftovers
 from vsmanager.game.restart_policy import describe_seconds
 
 LOCK_POLL_S = 0.1
+# At vsmanager's exit, how long each last resort gets to see the game gone and exit (one that
+# was started a moment ago may still be starting Python on a busy machine).
+END_WAIT_S = 3.0
 
 log = structlog.get_logger("vsmanager.supervisor")
 
@@ -58,14 +61,19 @@ class Safeguards:
                 self.lock.acquire()
                 return
 
-    def spawn_last_resort(self, pgid: int) -> LastResort | None:
-        """A helper that ends the run's process group should vsmanager be killed."""
+    def spawn_last_resort(self) -> LastResort | None:
+        """A helper, started before the game, that stops the game the way vsmanager would
+        should vsmanager be killed (:meth:`LastResort.attach` names the game to it)."""
+        settings = self._settings
         try:
-            last_resort = LastResort.spawn(pgid, self._settings.server_kill_timeout, self.lock.fd)
+            last_resort = LastResort.spawn(settings.server_stop_command, settings.server_stop_timeout,
+                                           settings.server_kill_timeout, self.lock.fd)
         except OSError as exc:
             self._feed.publish("system", f"warning: no supervisor of last resort ({exc})")
             return None
         self.last_resorts.add(last_resort)
+        # It holds the game's console on purpose: never a leftover.
+        self.leftovers.helpers.add(last_resort.pid)
         return last_resort
 
     async def release(self, last_resort: LastResort, timeout: float) -> None:
@@ -73,10 +81,17 @@ class Safeguards:
         last_resort.release()
         if await last_resort.wait(timeout):
             self.last_resorts.discard(last_resort)
+            self.leftovers.helpers.discard(last_resort.pid)
+
+    def drop(self, last_resort: LastResort) -> None:
+        """The game never started: its last resort has nothing to guard."""
+        last_resort.discard()
+        self.last_resorts.discard(last_resort)
+        self.leftovers.helpers.discard(last_resort.pid)
 
     async def end(self) -> None:
         """vsmanager is exiting: end the leftovers, let every last resort go, free the lock."""
         await self.leftovers.end()
         for last_resort in list(self.last_resorts):
-            await self.release(last_resort, 1.0)
+            await self.release(last_resort, END_WAIT_S)
         self.lock.release()

@@ -6,14 +6,15 @@ overloads, the /list clients and /stats answers, stopping); the rest (answers to
 Players come and go at random (seeded, so a run can be repeated), and every answer agrees
 with who is online.
 
-Why about 370 lines (over the ~350 bound): it is one program, run as the game's child
-(``vsmanager simulate``), and most of its length is the game's texts; it
-imports nothing of vsmanager.
+Why about 400 lines (over the ~350 bound): it is one program, run as the game's child
+(``vsmanager simulate``), and most of its length is the game's texts; it imports nothing of
+vsmanager but its world (sim_world.py: the SQLite save, kept apart so this stays short).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import random
 import signal
@@ -23,6 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+
+from vsmanager.game.sim_world import World
 
 GAME_VERSION = "1.22.6"
 
@@ -86,6 +90,8 @@ class Options:
     max_players: int = 16
     seed: int = 42
     players: int = 0
+    data_path: Path | None = None  # --dataPath: keep a real save there (sim_world.py)
+    writes_per_second: float = 20.0
 
 
 class Simulator:
@@ -101,6 +107,9 @@ class Simulator:
         # touches it (periodic events and commands both run there), so the joins, leaves,
         # /list clients and /stats always agree.
         self.online: dict[str, tuple[str, int]] = {}
+        self.world: World | None = None
+        if options.data_path is not None:
+            self.world = World(options.data_path, options.writes_per_second)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -111,8 +120,15 @@ class Simulator:
             stamp = f"{now.day}.{now.month}.{now.year} {now:%H:%M:%S}"
             message = f"{stamp} [Server {channel}] {message}"
         with self.out_lock:
-            sys.stdout.write(message + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(message + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # Like the .NET console: with nobody reading any more, the game carries on
+                # (and still saves when told to stop); what it prints goes nowhere.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
     def say_logged(self, line: str) -> None:
         # Lines in the tables carry their channel as a "[Server X] " prefix.
@@ -137,6 +153,8 @@ class Simulator:
             # SIGTERM is heeded during start-up too (the console is read only once running).
             if self._sleep_unless_sigterm(step):
                 return self._shutdown("sigterm received")
+        if self.world is not None:
+            self.world.start()
         self.say(f"Dedicated Server now running on Port {self.options.port} and all ips!", "Event")
         for name in ROSTER[: min(self.options.players, self.options.max_players)]:
             self.join(name)
@@ -329,7 +347,9 @@ class Simulator:
     def _backup(self, arg: str) -> None:
         self.say("Ok, generating backup, this might take a while", "Notification")
         self._save("Backup")
-        self.say(f"Backup complete! ({arg.strip() or 'backup.vcdbs'})", "Notification")
+        if self.world is not None:
+            self.world.backup(arg.strip() or "backup")
+        self.say("Backup complete!", "Notification")
 
     def _shutdown(self, reason: str) -> int:
         self.stopping.set()
@@ -338,6 +358,8 @@ class Simulator:
         self.say("Entering runphase Shutdown", "Notification")
         self.say("Mods and systems notified, now saving everything...", "Event")
         time.sleep(self.options.save_seconds)
+        if self.world is not None:
+            self.world.stop()
         self.say("Saved player world data... (map regions, map chunks, loaded chunks, savegamedata)", "Event")
         self.say("World saved! Saved 2 chunks, 17 mapchunks, 16 mapregions.", "Event")
         self.say("Shutting down 6 server threads...", "Event")
@@ -369,6 +391,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"players who join once the server is ready (default 0, at most {len(ROSTER)})")
     parser.add_argument("--seed", type=int, default=42,
                         help="seed of the random players, chat and overloads (default 42)")
+    parser.add_argument("--dataPath", type=Path, default=None, metavar="DIR",
+                        help="keep a real SQLite save in DIR/Saves/, written steadily (default: none)")
+    parser.add_argument("--writes-per-second", type=float, default=20.0, metavar="N",
+                        help="transactions a second on that save (default 20)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -384,6 +410,8 @@ def run(args: argparse.Namespace) -> int:
         max_players=max(1, args.max_players),
         seed=args.seed,
         players=max(0, args.players),
+        data_path=args.dataPath,
+        writes_per_second=max(0.0, args.writes_per_second),
     )
     try:
         return Simulator(options).run()

@@ -3,7 +3,7 @@ calls (start, stop, restart, send a command), restarts after a crash, and the st
 reports. One run's process (spawn, capture, watch, stop sequence) is a ``GameRun`` (run.py);
 the lock and last resorts are ``Safeguards`` (safeguards.py); the armed restart a ``RestartTimer``.
 
-Why about 390 lines (over the ~350 bound): it is one class, the state machine, and what is
+Why about 410 lines (over the ~350 bound): it is one class, the state machine, and what is
 left is its transitions and verbs, which share one lock and one state; splitting them further
 would spread one transition (a start, an exit) over several modules."""
 
@@ -14,6 +14,7 @@ import contextlib
 import re
 import signal
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -33,8 +34,8 @@ from vsmanager.game.safeguards import Safeguards
 
 log = structlog.get_logger("vsmanager.supervisor")
 
-# How long autostart waits for the instance lock: a game left by a killed vsmanager is
-# being ended by its supervisor of last resort (SIGTERM, the kill timeout, SIGKILL).
+# How long autostart waits for the instance lock beyond the stop and kill timeouts: a game
+# left by a killed vsmanager is being stopped by its supervisor of last resort.
 LOCK_WAIT_MARGIN_S = 5.0
 
 
@@ -65,6 +66,10 @@ class Supervisor:
         self.settings = settings
         self.feed = feed
         self.state = ServerState.STOPPED
+        # Other concerns' parts of the status (a schedule's countdown), and who hears of
+        # each state change (notifications); called in the loop, they must not wait.
+        self.status_parts: dict[str, Callable[[], object]] = {}
+        self.state_listeners: list[Callable[[ServerState], None]] = []
         self.exit_code: int | None = None
         self.starts = 0
         self.policy = RestartPolicy(RestartRules(
@@ -119,6 +124,7 @@ class Supervisor:
             "gave_up": self.policy.gave_up,
             "leftover_pids": self.safeguards.leftovers.pids,
             "game": self.game.as_status(),
+            **{name: part() for name, part in self.status_parts.items()},
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -251,17 +257,23 @@ class Supervisor:
         self._ready = self.settings.ready_regex
         self._ready_seen = False
         first_seq = self.feed.buffer.last_seq + 1
+        # Before the game, so that the game is never without it (last_resort.py); only a game
+        # without one is told SIGTERM by the kernel if vsmanager dies.
+        last_resort = self.safeguards.spawn_last_resort()
         try:
             run = await GameRun.spawn(self.settings, self.feed, self.safeguards.leftovers,
-                                      self._capture_line)
+                                      self._capture_line, orphan_sigterm=last_resort is None)
         except SpawnFailed as exc:
+            if last_resort is not None:
+                self.safeguards.drop(last_resort)
             self._start_failed(exc.problem, automatic)
         self._run = run
         self.starts += 1
         self.exit_code = None
         self._stop_requested = False
         self._exited = asyncio.Event()
-        last_resort = self.safeguards.spawn_last_resort(run.pid)
+        if last_resort is not None and not last_resort.attach(run.pid, run.console_fds()):
+            self.feed.publish("system", "warning: the supervisor of last resort is gone")
         number = self.runs.begin(first_seq, run.started_at, self.feed.buffer.first_seq).run
         self.feed.publish("system", f"server started (pid {run.pid}, run {number})")
         log.info("server_started", pid=run.pid, argv0=self.settings.server_argv[0], run=number)
@@ -286,7 +298,9 @@ class Supervisor:
         raise LifecycleError("start_failed", message)
 
     async def _autostart_when_unlocked(self) -> None:
-        await self.safeguards.wait_for_lock(self.settings.server_kill_timeout + LOCK_WAIT_MARGIN_S)
+        settings = self.settings
+        await self.safeguards.wait_for_lock(
+            settings.server_stop_timeout + 2 * settings.server_kill_timeout + LOCK_WAIT_MARGIN_S)
         async with self._lifecycle:
             if self.state in ALIVE:
                 return
@@ -381,6 +395,8 @@ class Supervisor:
         self.state = state
         self._publish_status()
         self._notify_state()
+        for listener in self.state_listeners:
+            listener(state)
 
     def _notify_state(self) -> None:
         self._state_changed.set()

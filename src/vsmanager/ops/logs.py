@@ -80,18 +80,29 @@ def console_value(value: object) -> str:
 
 
 class _Formatter(logging.Formatter):
-    def __init__(self, redact: Redactor) -> None:
+    def __init__(self, redact: Redactor, max_path_chars: int | None = None) -> None:
         super().__init__()
         self.redact = redact
+        self.max_path_chars = max_path_chars
 
     def format(self, record: logging.LogRecord) -> str:
         event, fields = _event_of(record)
+        if event == "http_request" and self.max_path_chars is not None:
+            fields["path"] = self._cut(str(fields["path"]))
         if record.exc_info:
             fields["exception"] = self.formatException(record.exc_info)
         return self.redact(self.render(record, event, fields))
 
     def render(self, record: logging.LogRecord, event: str, fields: dict[str, Any]) -> str:
         raise NotImplementedError
+
+    def _cut(self, path: str) -> str:
+        # Redacted before it is cut, so no cut can leave the first half of a key behind.
+        limit = self.max_path_chars
+        if limit is None or len(path) <= limit:
+            return path
+        path = self.redact(path)
+        return path if len(path) <= limit else f"{path[:limit]}...[{len(path)} chars]"
 
 
 class JsonFormatter(_Formatter):
@@ -154,8 +165,13 @@ def configure_logging(
     secrets: list[str] | None = None,
     fmt: LogFormat = "auto",
     digests: Digests | None = None,
+    *,
+    access: logging.Filter | None = None,
+    max_path_chars: int | None = None,
 ) -> dict[str, Any]:
-    """Set up structlog and stdlib logging; return the log config uvicorn should use."""
+    """Set up structlog and stdlib logging; return the log config uvicorn should use.
+    ``access`` filters every line (:class:`~vsmanager.ops.accesslog.AccessLogFilter`);
+    request paths longer than ``max_path_chars`` are cut."""
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
@@ -171,7 +187,9 @@ def configure_logging(
     redact = Redactor(secrets or [], digests)
     handler = logging.StreamHandler(sys.stderr)
     formatter = JsonFormatter if resolve_format(fmt) == "json" else ConsoleFormatter
-    handler.setFormatter(formatter(redact))
+    handler.setFormatter(formatter(redact, max_path_chars))
+    if access is not None:
+        handler.addFilter(access)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)

@@ -157,6 +157,19 @@ class ApiClient:
         answer = await self._request("POST", "/console/command", json={"command": command})
         return int(answer["seq"])
 
+    async def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Any other endpoint (schedules, notifications, backups): its JSON answer, {} for a 204."""
+        if body is not None:
+            kwargs["json"] = body
+        response = await retrying(
+            lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry
+        )
+        return {} if response.status_code == 204 else check(response, self.endpoint)
+
+    def stream(self, path: str) -> Any:
+        """``async with client.stream(path) as response``: a download, read as it comes."""
+        return self._http.stream("GET", path, timeout=httpx.Timeout(10.0, read=60.0))
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await retrying(
             lambda: self._send(method, path, **kwargs), self.retries, Backoff(), self.on_retry

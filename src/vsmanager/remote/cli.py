@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from vsmanager.remote import lifecycle, status_command, tail_command
+from vsmanager.remote import backup_command, lifecycle, schedule_command, status_command, tail_command
 from vsmanager.remote.api import AuthRefused, ClientError, Refused, Unreachable
 from vsmanager.remote.endpoint import Endpoint, EndpointError, resolve_endpoint
 from vsmanager.remote.exits import EPILOG, ExitCode, fail, quiet_broken_pipe
@@ -71,6 +71,31 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
                       help="print the lines that follow for S seconds (default 2; 0: none)")
     add_output_arguments(send)
     send.set_defaults(handler=_handler(lifecycle.run_send))
+
+    backup = commands.add_parser(
+        "backup", help="make, list, verify, download, delete or restore backups",
+        description="Backups of the world (docs/backups.md): the admin key for all but list.",
+        epilog=EPILOG,
+    )
+    add_connection_arguments(backup)
+    backup_command.add_arguments(backup)
+    backup.set_defaults(handler=_handler(backup_command.run))
+
+    schedule = commands.add_parser(
+        "schedule", help="list, show, add, remove, pause, resume, run or skip schedules",
+        description="The schedules of a running vsmanager (docs/automation.md). Changes need "
+        "the admin key; list and show also take the monitor key.", epilog=EPILOG,
+    )
+    schedule_command.add_schedule_arguments(schedule)
+    schedule.set_defaults(handler=_handler(schedule_command.run_schedule))
+
+    notify = commands.add_parser(
+        "notify", help="list notification targets or send one a test message",
+        description="The notification targets of a running vsmanager, masked, with their last "
+        "delivery (docs/automation.md).", epilog=EPILOG,
+    )
+    schedule_command.add_notify_arguments(notify)
+    notify.set_defaults(handler=_handler(schedule_command.run_notify))
 
 
 def _handler(run: Handler) -> Callable[[argparse.Namespace], int]:

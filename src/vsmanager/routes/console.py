@@ -201,7 +201,9 @@ async def console_ws(websocket: WebSocket) -> None:
         identity = websocket_identity(websocket)
         gatekeeper.authorize(identity, Role.ADMIN, "the console")
     except AuthRefused as exc:
-        log.info("console_ws_refused", client=client, close_code=exc.close_code)
+        # A refused key has its auth_failed line already: one line per failure.
+        level = log.debug if exc.close_code == WS_4001_UNAUTHORIZED else log.info
+        level("console_ws_refused", client=client, close_code=exc.close_code)
         await close_before_streaming(websocket, exc.close_code, exc.reason)
         return
     try:

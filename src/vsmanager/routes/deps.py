@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -103,7 +103,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 GatekeeperDep = Annotated[Gatekeeper, Depends(get_gatekeeper)]
 
 
-def audit(conn: HTTPConnection, action: str, identity: Identity, **fields: object) -> None:
+def audit(conn: HTTPConnection, action: str, identity: Identity, **fields: Any) -> None:
     """Record in the audit log that ``identity`` did ``action`` from this client."""
     get_gatekeeper(conn).audit.record(action, name=identity.name, role=identity.role.value,
                                       client=client_address(conn), **fields)

@@ -28,6 +28,12 @@ class LastRun(BaseModel):
     outcome: Literal["stopped", "crashed", "killed"] | None
 
 
+class Countdown(BaseModel):
+    schedule: str
+    action: str
+    at: str = Field(description="When the action comes (ISO 8601).")
+
+
 class ServerStatus(BaseModel):
     state: Literal["stopped", "starting", "running", "stopping", "crashed"]
     pid: int | None
@@ -45,6 +51,8 @@ class ServerStatus(BaseModel):
     leftover_pids: list[int] = Field(
         description="Processes still holding the game's console after it exited.")
     game: GameStatus
+    countdown: Countdown | None = Field(None, description="A schedule's pending action, while its "
+                                        "warnings count down (docs/automation.md).")
 
 
 @router.get("/status", response_model=ServerStatus)

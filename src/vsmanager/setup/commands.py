@@ -186,6 +186,7 @@ def run_systemd_unit(args: argparse.Namespace) -> int:
     serve_args = ["--host", args.host, "--port", str(args.port)]
     sys.stdout.write(systemd_unit.render(systemd_unit.UnitFacts(
         executable=_installed_executable(),
+        runtime=(Path(sys.executable).resolve(),),
         config=config.path.absolute(),
         stop_timeout_s=settings.server_stop_timeout,
         kill_timeout_s=settings.server_kill_timeout,

@@ -17,6 +17,38 @@ from vsmanager.setup.config_text import toml_value
 
 CONFIG_NAME = "vsmanager.toml"
 KEY_NAME = "admin.key"
+SCHEDULES_NAME = "schedules.toml"
+NOTIFICATIONS_NAME = "notifications.toml"
+SCHEDULES_TEXT = """\
+# vsmanager schedules (docs/automation.md), re-read when this file changes. Edit it here, or
+# with `vsmanager schedule add|remove|pause|resume` or the web page (which rewrite the file
+# without its comments). Take the # off an example to use it.
+
+# [[schedules]]
+# name = "nightly"
+# cron = "0 4 * * *"
+# timezone = "Europe/Berlin"
+# action = "restart"
+# warn = ["15m", "5m", "1m"]
+# when_players = "wait"
+# max_wait = "1h"
+
+# [[schedules]]
+# name = "save"
+# every = "30m"
+# action = "command"
+# commands = ["/autosavenow"]
+"""
+NOTIFICATIONS_TEXT = """\
+# vsmanager notifications (docs/automation.md), re-read when this file changes.
+# Take the # off and put your Discord webhook's URL in discord.url (readable by vsmanager only).
+
+# [[notifications]]
+# name = "discord"
+# kind = "discord"
+# url_file = "discord.url"
+# events = ["crashed", "gave_up", "schedule_run", "backup_failed"]
+"""
 SERVER_DLL = "VintagestoryServer.dll"
 KEY_FILE_MODE = 0o600
 
@@ -68,6 +100,9 @@ def initialize(folder: Path, server_dir: Path, data_dir: Path | None = None, *,
         folder.mkdir(parents=True, exist_ok=True)
         _write_secret(key_file, admin_key + "\n")
         config.write_text(_config_text(key_file, command, server_dir), encoding="utf-8")
+        for name, text in ((SCHEDULES_NAME, SCHEDULES_TEXT), (NOTIFICATIONS_NAME, NOTIFICATIONS_TEXT)):
+            if not (folder / name).exists():  # never over the schedules someone made
+                (folder / name).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InitError(f"cannot write into {folder} ({exc.strerror})") from None
     return FirstRun(config, key_file, admin_key, command, warnings)
@@ -111,6 +146,12 @@ def _config_text(key_file: Path, command: list[str], server_dir: Path) -> str:
         (None, "server_kill_timeout", 10.0),
         ("The line after which the server takes players.", "server_ready_pattern",
          VINTAGE_STORY_READY_PATTERN),
+        ("Backups (docs/backups.md): beside the server and its data, kept 10 last, 7 daily, 4 weekly.",
+         "backup_dir", str(server_dir.parent / f"{server_dir.name}-backups")),
+        ("Nightly restarts, saves, commands on a timer (docs/automation.md).", "schedules_file",
+         SCHEDULES_NAME),
+        ("Discord, Slack or webhook messages when the game crashes, and more.", "notifications_file",
+         NOTIFICATIONS_NAME),
     ]
     lines = [
         f"# vsmanager configuration for the Vintage Story server in {server_dir},",

@@ -1,0 +1,37 @@
+"""The console watcher of notifications is one more reader: it ends with the feed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness import simulator_command
+from vsmanager.config.settings import Settings
+from vsmanager.console.buffer import ConsoleBuffer
+from vsmanager.console.feed import ConsoleFeed
+from vsmanager.game.supervisor import Supervisor
+from vsmanager.notify.notifier import Notifier
+from vsmanager.notify.sources import watch_console
+
+
+async def test_the_console_watcher_ends_with_the_feed_and_never_spins() -> None:
+    settings = Settings(server_command=simulator_command())
+    feed = ConsoleFeed(ConsoleBuffer(1000, 1024 * 1024))
+    supervisor = Supervisor(settings, feed)
+    async with Notifier(settings) as notifier:
+        watcher = asyncio.create_task(watch_console(feed, supervisor, notifier))
+        feed.publish("stdout", "a line")
+        await asyncio.sleep(0.05)
+        ticks = 0
+
+        async def count() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.create_task(count())
+        feed.end()
+        await asyncio.wait_for(watcher, 2)
+        await asyncio.sleep(0.05)
+        counter.cancel()
+        assert ticks > 10  # the loop kept turning: the watcher did not hold it
