@@ -41,7 +41,7 @@ from vsmanager.routes import (
 )
 from vsmanager.routes.errors import install_error_handlers
 from vsmanager.stream.server_send import KeepServerSend
-from vsmanager.stream.session import SendWatchdog
+from vsmanager.stream.watchdog import SendWatchdog
 
 log = structlog.get_logger("vsmanager.app")
 

@@ -83,7 +83,8 @@ async def test_refused_keys_get_their_close_code(chatty: VsManager, key: str | N
     "query",
     [{"format": "xml"}, {"history_lines": "-1"}, {"history_lines": "many"}, {"after": "-3"},
      {"after": "1.5"}, {"after": "9" * 30}, {"history_lines": "%20"},
-     {"console_id": "a" * 65}, {"console_id": "ab-cd"}, {"console_id": ""}],
+     {"console_id": "a" * 65}, {"console_id": "ab-cd"}, {"console_id": ""},
+     {"frames_per_second": "0"}],
     ids=lambda q: "-".join(f"{k}={v}" for k, v in q.items())[:24],
 )
 async def test_bad_query_values_close_with_4400_and_a_reason(
@@ -216,6 +217,35 @@ async def test_a_crowd_of_json_clients_gets_every_line_in_fewer_larger_frames() 
     for seqs, frames in results:
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
         assert len(seqs) / frames > 5
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+async def test_frames_per_second_paces_a_busy_console_and_keeps_every_line(fmt: str) -> None:
+    # 1,000 lines/s to a client that asks for 10 writes a second: every line, in order,
+    # and far fewer frames (JSON) or writes (text: a frame per line, several per write).
+    with run_vsmanager(simulator_command("--events-per-second", "1000")) as vsm:
+        vsm.wait_for_state("running")
+        async with open_ws(vsm, format=fmt, history_lines=0, frames_per_second=10) as ws:
+            if fmt == "json":
+                await next_json(ws)  # the status
+            seqs, frames, texts = [], 0, []
+            async with asyncio.timeout(TIMEOUT * 3):
+                while len(seqs if fmt == "json" else texts) < 1500:
+                    data = await ws.recv()
+                    frames += 1
+                    if fmt == "text":
+                        texts.append(data)
+                        continue
+                    frame = json.loads(data)
+                    if frame["type"] == "lines":
+                        seqs.extend(line["seq"] for line in frame["lines"])
+    if fmt == "json":
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert frames < len(seqs) / 20  # ~100 lines a frame at 10 frames/s
+    else:
+        assert frames == len(texts) and not any(t.startswith("[vsmanager]") for t in texts)
+        numbers = [int(t.split("Tick ")[1].split(":")[0]) for t in texts if "Tick " in t]
+        assert numbers == sorted(numbers)
 
 
 async def test_text_format_marks_commands(chatty: VsManager) -> None:

@@ -88,6 +88,17 @@ def test_unknown_query_values_are_ignored(config: Settings) -> None:
     )
 
 
+def test_frames_per_second_is_kept(config: Settings) -> None:
+    assert parse_options({"frames_per_second": "60"}, config).frames_per_second == 60
+    assert parse_options({}, config).frames_per_second is None
+
+
+@pytest.mark.parametrize("raw", ["0", "1001", "-1", "sixty", "1e3", *BAD_NUMBERS.values()])
+def test_bad_frames_per_second_is_refused(config: Settings, raw: str) -> None:
+    with pytest.raises(BadQuery, match="frames_per_second must be a whole number"):
+        parse_options({"frames_per_second": raw}, config)
+
+
 def test_bad_query_is_a_value_error() -> None:
     assert issubclass(BadQuery, ValueError)
 

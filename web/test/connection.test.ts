@@ -95,6 +95,8 @@ test("first connect asks for history, a reconnect for what came after, each with
   assert.equal(first.searchParams.get("ticket"), "t&1");
   assert.equal(first.searchParams.get("api_key"), null);
   assert.equal(first.searchParams.get("history_lines"), "500");
+  // paced to what the page can draw (docs/streaming.md, "Frame budget")
+  assert.equal(first.searchParams.get("frames_per_second"), "60");
   assert.equal(first.searchParams.get("after"), null);
   latest().open();
   latest().frame({ type: "status", state: "running", pid: 1, uptime_s: 1, exit_code: null, started_at: null, restarts: 0, console_id: "c0ffee" });

@@ -135,9 +135,10 @@ class ConsoleBuffer:
     def append(
         self, stream: Stream, text: str, ts: str | None = None, by: str | None = None
     ) -> ConsoleLine:
-        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text, by)
+        # A new line has no JSON yet: its cost (ConsoleLine.cost) is its text and the rest.
+        cost = sys.getsizeof(text) + LINE_OVERHEAD_BYTES
+        line = ConsoleLine(self._next_seq, ts or utc_timestamp(), stream, text, by, None, cost)
         self._next_seq += 1
-        cost = line.charged = line.cost
         while self._count and (
             self._count == self.max_lines or self._bytes + cost > self.max_bytes
         ):

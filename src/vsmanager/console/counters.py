@@ -116,6 +116,17 @@ class ConsoleCounters:
         else:
             latency.counts[bisect_left(latency.bounds, seconds)] += 1
 
+    def frames_written(self, count: int, seconds: float) -> None:
+        """``count`` frames went out in one write, after waiting ``seconds`` for the socket
+        to take more (0 when it could at once): one call per write, not per frame."""
+        self.frames_sent += count
+        latency = self.send_latency
+        latency.sum += seconds * count
+        if seconds <= latency.first:
+            latency.counts[0] += count
+        else:
+            latency.counts[bisect_left(latency.bounds, seconds)] += count
+
     def gap_sent(self, count: int) -> None:
         self.gaps_sent += 1
         self.lines_dropped += count

@@ -35,6 +35,30 @@ class LineSplitter:
         if not data:
             # Nothing arrived: a CR just before still awaits its possible LF.
             return []
+        if self._after_return or b"\r" in data:
+            return self._feed_each(data)
+        # The usual chunk: LF-ended lines. The whole lines between its first and last LF are
+        # decoded in one call and split on "\n", the same lines as one at a time (no UTF-8
+        # sequence contains a LF, so an invalid one is replaced the same way either side).
+        lines: list[str] = []
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._append_pending(data, lines)
+            return lines
+        first = data.find(b"\n")
+        self._append_pending(data[:first], lines)
+        lines.append(self._take_pending())
+        if last > first:
+            middle = data[first + 1:last]
+            limit = self.max_line_bytes
+            if len(middle) > limit and max(map(len, middle.split(b"\n"))) > limit:
+                return lines + self._feed_each(data[first + 1:])  # a long line to cut
+            lines += _decode(middle).split("\n")
+        if last + 1 < len(data):
+            self._append_pending(data[last + 1:], lines)
+        return lines
+
+    def _feed_each(self, data: bytes) -> list[str]:
         lines: list[str] = []
         start = 0
         if self._after_return and data[:1] == b"\n":

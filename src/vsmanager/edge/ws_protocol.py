@@ -20,7 +20,8 @@ from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.http11 import Response
+from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from vsmanager.edge.drain import reset, unacknowledged_bytes
 
@@ -36,6 +37,9 @@ _POLL_S = 0.1
 # before its sends block and the send timeout even begins. 256 KiB keeps a distant admin's
 # link busy (2.5 MB/s at 100 ms round trip, 25 times a busy console's rate).
 SEND_BUFFER_BYTES = 256 * 1024
+# Where the protocol leaves itself in a WebSocket's scope, for frames written as bytes
+# (see ConsoleWebSocketProtocol.write_frames).
+FRAME_WRITER = "vsmanager.frame_writer"
 
 
 class BoundedCloseTransport(asyncio.Transport):
@@ -153,6 +157,27 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         super().connection_made(BoundedCloseTransport(stream, self.loop, CLOSE_LINGER_S))
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = cast(dict[str, Any] | None, getattr(self, "scope", None))
+        if scope is not None:
+            scope[FRAME_WRITER] = self
+
+    @property
+    def writes_frames(self) -> bool:
+        """Whether frames built by the caller may go out as they are: not once
+        permessage-deflate is on (each connection has its own compressor)."""
+        return not self.conn.extensions
+
+    def write_frames(self, data: bytes) -> None:
+        """Write whole data frames, built once for every client that needs them
+        (``stream/frames.py``), in one write; the caller waits for :attr:`writable` first,
+        as uvicorn's ``send`` does. Raises ``ConnectionResetError`` once the connection is
+        closing or gone, where ``send`` would raise ``ClientDisconnected``."""
+        if self.disconnected or self.close_sent or self.conn.state is not State.OPEN:
+            raise ConnectionResetError("the WebSocket is closing")
+        self.transport.write(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         transport = self.transport

@@ -40,11 +40,11 @@ from vsmanager.stream.session import (
     WS_4001_UNAUTHORIZED,
     WS_4400_BAD_REQUEST,
     ConsoleSession,
-    SendWatchdog,
     close_before_streaming,
     describe_client,
     session_summary,
 )
+from vsmanager.stream.watchdog import SendWatchdog
 
 # How long the close of a revoked key's socket may wait for the client's socket to drain.
 _REVOKE_CLOSE_TIMEOUT_S = 2.0

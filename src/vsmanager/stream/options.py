@@ -1,4 +1,5 @@
-"""The console socket's query (format, history_lines, after, console_id), checked. Pure: a
+"""The console socket's query (format, history_lines, after, console_id,
+frames_per_second), checked. Pure: a
 bad value raises :class:`BadQuery`, whose message is the close reason."""
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from vsmanager.console.buffer import MAX_SEQ
 Format = Literal["text", "json"]
 
 MAX_CONSOLE_ID_CHARS = 64
+# A client may ask for fewer frames (writes, in text) than it would get; more than this
+# would not be fewer.
+MAX_FRAMES_PER_SECOND = 1000
 
 
 class BadQuery(ValueError):
@@ -25,6 +29,9 @@ class StreamOptions:
     history_lines: int
     after: int | None
     console_id: str | None = None  # the numbering ``after`` comes from
+    # At most this many writes a second to this client while the console is busy (a page
+    # asks for one per animation frame); None: as the frame budget allows.
+    frames_per_second: int | None = None
 
 
 def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions:
@@ -41,7 +48,10 @@ def parse_options(query: Mapping[str, str], settings: Settings) -> StreamOptions
             f"console_id must be the console_id of a status frame (1-{MAX_CONSOLE_ID_CHARS} "
             "letters and digits)"
         )
-    return StreamOptions(fmt, history, after, console_id)  # type: ignore[arg-type]
+    fps = _non_negative_int(query, "frames_per_second", None)
+    if fps is not None and not 1 <= fps <= MAX_FRAMES_PER_SECOND:
+        raise BadQuery(f"frames_per_second must be a whole number from 1 to {MAX_FRAMES_PER_SECOND}")
+    return StreamOptions(fmt, history, after, console_id, fps)  # type: ignore[arg-type]
 
 
 def _non_negative_int(query: Mapping[str, str], name: str, default: int | None) -> int | None:

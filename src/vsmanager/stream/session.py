@@ -20,9 +20,12 @@ from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_
 from vsmanager.console.counters import NO_STATUS
 from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
+from vsmanager.edge.ws_protocol import FRAME_WRITER, ConsoleWebSocketProtocol
 from vsmanager.game.supervisor import LifecycleError, Supervisor
+from vsmanager.stream.frames import shared_frames, text_frame, text_frames
 from vsmanager.stream.options import StreamOptions
 from vsmanager.stream.server_send import SERVER_SEND
+from vsmanager.stream.watchdog import SendWatchdog
 
 log = structlog.get_logger("vsmanager.streaming")
 
@@ -76,6 +79,17 @@ class ConsoleSession:
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
         self._send = websocket.scope.get(SERVER_SEND) or websocket.send
+        # Frames built once and written as bytes, unless each needs this connection's own
+        # compressor; then they go through the server's send one by one.
+        writer = websocket.scope.get(FRAME_WRITER)
+        self._writer: ConsoleWebSocketProtocol | None = (
+            writer if isinstance(writer, ConsoleWebSocketProtocol) and writer.writes_frames
+            else None)
+        self._shared = shared_frames(feed)
+        self._pending: list[Any] = []  # frames owed (bytes with a writer, else text)
+        self._pending_frames = 0
+        fps = options.frames_per_second
+        self._min_interval = 1 / fps if fps else 0.0
         # Which group of the crowd this client ticks with (see _next_tick).
         feed.sessions_started += 1
         self._slot = feed.sessions_started
@@ -138,94 +152,132 @@ class ConsoleSession:
         cursor, notice = self._start_cursor()
         seen_status = -1
         if notice:
-            await self._send_error(*notice)
+            self._queue_error(*notice)
         status_cursor = cursor  # where the cursor was when the last status went out
         while True:
             if self._json and seen_status != self.feed.status_version:
                 seen_status, status_cursor = self.feed.status_version, cursor
-                await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+                self._queue(json.dumps({"type": "status", **self.feed.status}))
             if self.feed.buffer.last_seq <= cursor:
                 if self.feed.ended:
                     # Everything there will ever be was sent; the final status closes it,
                     # after the last lines (it may have gone out before them).
                     if self._json and status_cursor != cursor:
-                        await self._send_frame(json.dumps({"type": "status", **self.feed.status}))
+                        self._queue(json.dumps({"type": "status", **self.feed.status}))
+                    await self._flush()
                     self._ended = True
                     return
+                await self._flush()
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
                 await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
-            if self._json:
-                cursor = await self._send_json_batch(cursor)
-                tick = self._next_tick()
-                if tick is not None:
-                    await tick
-            else:
-                cursor = await self._send_text_batch(cursor)
+            cursor = self._queue_json_batch(cursor) if self._json else self._queue_text_batch(cursor)
+            await self._flush()
+            tick = self._next_tick()
+            if tick is not None:
+                await tick
 
-    async def _send_json_batch(self, cursor: int) -> int:
+    def _queue_json_batch(self, cursor: int) -> int:
         batch = self.feed.json_batch(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
         if batch.gap is not None:
-            await self._send_gap(batch.gap)
+            self._queue_gap(batch.gap)
         if batch.count:
-            await self._send_frame(batch.frame)
+            if self._writer is None:
+                self._pending.append(batch.frame)
+            else:  # the bytes of the frame, built by the first client at this cursor
+                key = ("json", cursor, batch.end)
+                self._pending.append(self._shared.get(
+                    self.feed.buffer.last_seq, key, lambda: text_frame(batch.frame)))
+            self._pending_frames += 1
             self.lines_sent += batch.count
         return batch.end
 
-    async def _send_text_batch(self, cursor: int) -> int:
-        batch = self.feed.buffer.read_after(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
-        if batch.gap is not None:
-            await self._send_gap(batch.gap)
-            cursor = batch.gap.to_seq
-        for line in batch.lines:
-            await self._send_frame(line.as_text())
-            self.lines_sent += 1
-            cursor = line.seq
-        return cursor
+    def _queue_text_batch(self, cursor: int) -> int:
+        buffer, limit = self.feed.buffer, self.settings.ws_max_batch_lines
+        if self._writer is None:
+            batch = buffer.read_after(cursor, limit, MAX_FRAME_TEXT)
+            gap, data, count = batch.gap, [line.as_text() for line in batch.lines], len(batch.lines)
+            end = batch.lines[-1].seq if batch.lines else (gap.to_seq if gap else cursor)
+        else:  # one frame per line, the lines' frames built once for every client in step
+            key = ("text", cursor, limit)
+            gap, data, count, end = self._shared.get(
+                buffer.last_seq, key, lambda: text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
+        if gap is not None:
+            self._queue_gap(gap)
+        if count:
+            self._pending.extend(data)
+            self._pending_frames += count
+            self.lines_sent += count
+        return end
 
     def _next_tick(self) -> asyncio.Future[None] | None:
-        # Frames, not lines, cost CPU (see docs/streaming.md): the process-wide frame budget
-        # is shared among JSON clients. Past a few clients, each sleeps after a frame until
-        # the next tick of the feed's clock, while lines pile up for the next frame; ticks
-        # are shared, so caught-up clients wake together and send the same frame. A big
-        # crowd ticks in groups spread over the interval: a burst of 100 frames takes a few
-        # milliseconds, which the clients served last in it would wait on every frame.
+        # Writes, not lines, cost CPU (see docs/streaming.md): the process-wide budget is
+        # shared among clients. Past a few clients, each sleeps after a write until the next
+        # tick of the feed's clock, while lines pile up for the next write (one JSON frame,
+        # or a frame per line in text); ticks are shared, so caught-up clients wake together
+        # and write the same bytes. A big crowd ticks in groups spread over the interval: a
+        # burst of 100 writes takes a few milliseconds, which the clients served last in it
+        # would wait on every write.
         readers = self.feed.readers
-        interval = readers / self.settings.ws_frames_per_second
+        interval = max(readers / self.settings.ws_frames_per_second, self._min_interval)
         if interval < MIN_PACING_S:
             return None
         groups = -(-readers // TICK_GROUP_CLIENTS)
         return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
 
-    async def _send_gap(self, gap: Gap) -> None:
+    def _queue_gap(self, gap: Gap) -> None:
         self.feed.counters.gap_sent(gap.count)
         if self._json:
             frame = {"type": "gap", "from_seq": gap.from_seq, "to_seq": gap.to_seq, "count": gap.count}
-            await self._send_frame(json.dumps(frame))
+            self._queue(json.dumps(frame))
         else:
-            await self._send_frame(
+            self._queue(
                 f"[vsmanager] {gap.count} lines skipped (seq {gap.from_seq}-{gap.to_seq} "
                 "are no longer in the buffer)"
             )
 
-    async def _send_error(self, code: str, message: str) -> None:
+    def _queue_error(self, code: str, message: str) -> None:
         if self._json:
-            await self._send_frame(json.dumps({"type": "error", "code": code, "message": message}))
+            self._queue(json.dumps({"type": "error", "code": code, "message": message}))
         else:
-            await self._send_frame(f"[vsmanager] error: {message}")
+            self._queue(f"[vsmanager] error: {message}")
 
-    async def _send_frame(self, frame: str) -> None:
+    async def _send_error(self, code: str, message: str) -> None:
+        self._queue_error(code, message)
+        await self._flush()
+
+    def _queue(self, frame: str) -> None:
+        self._pending.append(frame if self._writer is None else text_frame(frame))
+        self._pending_frames += 1
+
+    async def _flush(self) -> None:
+        """Send what this client is owed: one write of prebuilt frames, or (permessage-deflate
+        on, or no frame writer) one ASGI send per frame."""
+        pending, frames = self._pending, self._pending_frames
+        if not frames:
+            return
+        self._pending, self._pending_frames = [], 0
+        writer, waited = self._writer, 0.0
         # A send waits while the client's socket is full; the watchdog times it, which costs
-        # far less than a timer per frame.
-        since = self.sending_since = self._loop.time()
+        # far less than a timer per send.
         try:
-            await self._send({"type": "websocket.send", "text": frame})
+            if writer is not None:
+                if not writer.writable.is_set():
+                    since = self.sending_since = self._loop.time()
+                    await writer.writable.wait()
+                    waited = self._loop.time() - since
+                writer.write_frames(pending[0] if len(pending) == 1 else b"".join(pending))
+            else:
+                for frame in pending:
+                    since = self.sending_since = self._loop.time()
+                    await self._send({"type": "websocket.send", "text": frame})
+                    waited = max(waited, self._loop.time() - since)
         except OSError:
             # What Starlette's send would raise: the client is gone.
             raise WebSocketDisconnect(1006) from None
         finally:
             self.sending_since = None
-        self.feed.counters.frame_sent(self._loop.time() - since)
+        self.feed.counters.frames_written(frames, waited)
 
     async def _close_slow_client(self) -> None:
         self.close_code = WS_4008_TOO_SLOW
@@ -285,43 +337,6 @@ class ConsoleSession:
             await self._send_error("invalid_command", str(exc))
         except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
-
-
-class SendWatchdog:
-    """Closes clients whose sends have waited longer than the send timeout (4008).
-
-    One task for all clients, checking a few times per timeout.
-    """
-
-    def __init__(self, send_timeout: float) -> None:
-        self.send_timeout = send_timeout
-        self._sessions: set[ConsoleSession] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def watch(self, session: ConsoleSession) -> None:
-        self._sessions.add(session)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._patrol(), name="send-watchdog")
-
-    def forget(self, session: ConsoleSession) -> None:
-        self._sessions.discard(session)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _patrol(self) -> None:
-        loop = asyncio.get_running_loop()
-        period = min(1.0, self.send_timeout / 4)
-        while self._sessions:
-            await asyncio.sleep(period)
-            now = loop.time()
-            for session in list(self._sessions):
-                since = session.sending_since
-                if since is not None and now - since >= self.send_timeout:
-                    self._sessions.discard(session)
-                    session.give_up()
 
 
 def describe_client(websocket: WebSocket) -> str:
