@@ -56,8 +56,10 @@ async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
 
     await asyncio.wait_for(asyncio.gather(*(sleeper() for _ in range(20))), 5 * TIME_SCALE)
     boundary = round(woke[0] / interval) * interval
-    assert abs(woke[0] - boundary) < 0.003 * TIME_SCALE  # on a boundary, give or take a timer
-    assert max(woke) - min(woke) < 0.003 * TIME_SCALE  # everyone on the same tick
+    # On a boundary, give or take a timer on a loaded machine (well under half the interval,
+    # so a wake-up between two ticks still fails), and everyone on the same tick.
+    assert abs(woke[0] - boundary) < 0.008 * TIME_SCALE
+    assert max(woke) - min(woke) < 0.008 * TIME_SCALE
 
 
 @pytest.mark.parametrize("offset_share", [0.0, 0.5])
