@@ -82,7 +82,9 @@ class Machine:
                  "--keep-unit", "--private-network", f"--machine={self.name}",
                  f"--bind-ro={REPO}", *_python_outside_usr(), "--console=pipe", "--boot",
                  # Only what a service needs (the journal, D-Bus-less systemctl): fast.
-                 "systemd.unit=basic.target", "systemd.firstboot=no"],
+                 "systemd.unit=basic.target", "systemd.firstboot=no",
+                 # A checkout under /tmp (CI's may be) stays in sight: no tmpfs over /tmp.
+                 "systemd.mask=tmp.mount"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         deadline = time.monotonic() + BOOT_TIMEOUT_S * TIME_SCALE

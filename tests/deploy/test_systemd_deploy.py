@@ -113,6 +113,10 @@ class Service:
         os.chown(box.path("/etc/vsmanager"), self.uid, self.uid)
         unit = box.run([str(VSMANAGER), "systemd-unit", "--config", CONFIG, "--user", USER]).stdout
         box.write(f"/etc/systemd/system/{UNIT}", unit)
+        if REPO.is_relative_to("/tmp"):
+            # A checkout under /tmp (a CI clone may be) would vanish behind the unit's private
+            # /tmp: a drop-in turns that one setting off; the rest runs as printed.
+            box.write(f"/etc/systemd/system/{UNIT}.d/checkout-in-tmp.conf", "[Service]\nPrivateTmp=no\n")
         box.systemctl("daemon-reload")
         self.unit = unit
 
