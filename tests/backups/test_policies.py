@@ -26,6 +26,15 @@ def test_names_carry_world_and_utc_time() -> None:
     assert not is_archive_name("w-20261206T213758Z.tar.zst.tmp")
 
 
+def test_a_name_freed_by_retention_is_not_reused_within_its_second() -> None:
+    # The first of three backups in one second was deleted: the next comes after the newest,
+    # so that it also sorts after it.
+    left = {"w-20261206T213758Z-2.tar.zst", "w-20261206T213758Z-3.tar.zst", "x-20261206T213758Z-9.tar.zst"}
+    name = archive_name("w", T0, ".tar.zst", left)
+    assert name == "w-20261206T213758Z-4.tar.zst"
+    assert parse_time(name) > max(parse_time(n) for n in left if n.startswith("w-"))  # type: ignore[operator]
+
+
 def _hourly(count: int, verified: bool = True) -> list[Kept]:
     return [Kept(f"b{i}", T0 - timedelta(hours=6 * i), verified) for i in range(count)]
 

@@ -14,12 +14,14 @@ def archive_name(world: str, when: datetime, extension: str, taken: AbstractSet[
     """The name for a backup of ``world`` at ``when``; a second backup within the same
     second gets ``-2``, ``-3``… so no name is ever reused."""
     stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{world}-{stamp}{extension}"
-    n = 2
-    while name in taken:
-        name = f"{world}-{stamp}-{n}{extension}"
-        n += 1
-    return name
+    # After the newest one taken in that second, not in the first gap: retention may have
+    # deleted an older one, and a name reused there would sort before the backups it follows.
+    same_second = [_NAME.match(name) for name in taken]
+    numbers = [int(m["n"] or 1) for m in same_second
+               if m is not None and m["world"] == world and m["stamp"] == stamp]
+    if not numbers:
+        return f"{world}-{stamp}{extension}"
+    return f"{world}-{stamp}-{max(numbers) + 1}{extension}"
 
 
 def backup_id(name: str) -> str:
