@@ -37,6 +37,7 @@ class ConsoleFeed:
         self._waiters: list[asyncio.Future[bool]] = []
         self._status_waiters: list[asyncio.Future[bool]] = []  # woken by the status only
         self.clock = TickClock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         # The last batch read, by (cursor, newest seq, limit, text bound): a new line or an
         # eviction changes the newest seq, so a hit is always what a fresh read would give.
         self._batch_key: tuple[int, int, int, int] = (-1, -1, 0, 0)
@@ -88,7 +89,7 @@ class ConsoleFeed:
         the end (or the timeout passed)."""
         if self.buffer.last_seq > seq or self.status_version != status_version or self.ended:
             return
-        await _wait_in(self._waiters, timeout)
+        await _wait_in(self._running_loop(), self._waiters, timeout)
 
     async def wait_status(self, status_version: int, timeout: float | None = None) -> None:
         """Return once the status is newer than the given one, or the end (or the timeout
@@ -96,7 +97,15 @@ class ConsoleFeed:
         come and go with it) costs a busy console nothing per line."""
         if self.status_version != status_version or self.ended:
             return
-        await _wait_in(self._status_waiters, timeout)
+        await _wait_in(self._running_loop(), self._status_waiters, timeout)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        # Looked up again only when the loop it had stopped: asyncio.get_running_loop()
+        # makes a getpid() system call on Python 3.11, and readers wait once a turn.
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -112,9 +121,9 @@ class ConsoleFeed:
         self._wake()
 
 
-async def _wait_in(waiters: list[asyncio.Future[bool]], timeout: float | None) -> None:
+async def _wait_in(loop: asyncio.AbstractEventLoop, waiters: list[asyncio.Future[bool]],
+                   timeout: float | None) -> None:
     """Wait on a new future in ``waiters`` (woken with True) or until ``timeout`` (False)."""
-    loop = asyncio.get_running_loop()
     waiter: asyncio.Future[bool] = loop.create_future()
     waiters.append(waiter)
     # A timer on the future itself: asyncio.wait() would add a set, a callback and a
