@@ -38,6 +38,9 @@ class ConsoleFeed:
         self._status_waiters: list[asyncio.Future[bool]] = []  # woken by the status only
         self.clock = TickClock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Called once a loop turn after lines or a status came (see listen).
+        self._listeners: list[Callable[[], None]] = []
+        self._notifying = False
         # The last batch read, by (cursor, newest seq, limit, text bound): a new line or an
         # eviction changes the newest seq, so a hit is always what a fresh read would give.
         self._batch_key: tuple[int, int, int, int] = (-1, -1, 0, 0)
@@ -58,7 +61,7 @@ class ConsoleFeed:
     def publish(self, stream: Stream, text: str, by: str | None = None) -> ConsoleLine:
         line = self.buffer.append(stream, text, by=by)
         self.counters.line_read(stream, text)
-        if self._waiters:
+        if self._waiters or self._listeners:
             self._wake()
         return line
 
@@ -107,11 +110,32 @@ class ConsoleFeed:
             loop = self._loop = asyncio.get_running_loop()
         return loop
 
+    def listen(self, callback: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Call ``callback`` in ``loop`` once a turn in which lines, a status or the end came,
+        after the turn's lines are all in: a plain callback, no task to wake (the broadcast
+        of caught-up clients, stream/broadcast.py). Until :meth:`unlisten`."""
+        if callback not in self._listeners:
+            self._listeners.append(callback)
+        self._loop = loop
+
+    def unlisten(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(True)
+        loop = self._loop
+        if self._listeners and not self._notifying and loop is not None and not loop.is_closed():
+            self._notifying = True
+            loop.call_soon(self._notify)
+
+    def _notify(self) -> None:
+        self._notifying = False
+        for callback in list(self._listeners):
+            callback()
 
     def _wake_status(self) -> None:
         waiters, self._status_waiters = self._status_waiters, []

@@ -1,13 +1,12 @@
-"""Caught-up clients served from one task: what each is owed is written as it comes.
+"""Caught-up clients served together: what each is owed is written as it comes.
 
 A client that has sent everything there is parks here instead of waiting for the feed in
-its own task. When lines come, one task writes each parked client's share (the same
-prebuilt bytes for every client at the same cursor) straight to its socket, as
-``websockets.broadcast`` does: one wake-up of the loop per turn for all of them, not one per
-client. A client whose socket is not taking more, or that is owed anything but lines (a
-gap, a status, the end, a paced write), is woken instead and runs its own loop, which waits
-for its socket alone: nobody else waits for it. See docs/streaming.md ("Built once, written
-once").
+its own task. When lines come, one callback a loop turn writes each parked client's share
+(the same prebuilt bytes for every client at the same cursor) straight to its socket, as
+``websockets.broadcast`` does: no task is woken, however many clients. A client whose
+socket is not taking more, or that is owed anything but lines (a gap, a status, the end, a
+paced write), is woken instead and runs its own loop, which waits for its socket alone:
+nobody else waits for it. See docs/streaming.md ("Caught-up clients are served together").
 """
 
 from __future__ import annotations
@@ -27,50 +26,40 @@ class ParkedClient(Protocol):
 
 
 class Broadcast:
-    """The parked clients of one feed, and the task that serves them."""
+    """The parked clients of one feed."""
 
-    __slots__ = ("__weakref__", "_feed", "_parked", "_task")
+    __slots__ = ("__weakref__", "_feed", "_parked")
 
     def __init__(self, feed: ConsoleFeed) -> None:
         self._feed = feed
         self._parked: dict[ParkedClient, asyncio.Future[None]] = {}
-        self._task: asyncio.Task[None] | None = None
 
     async def park(self, client: ParkedClient) -> None:
         """Leave ``client`` to the broadcast until it is owed more than lines it can be
         written at once (see :class:`ParkedClient`). The client must be caught up (lines,
-        status) when it parks: the broadcast only wakes for what comes after."""
+        status) when it parks: the broadcast only acts on what comes after."""
         loop = asyncio.get_running_loop()
         woken: asyncio.Future[None] = loop.create_future()
         self._parked[client] = woken
-        task = self._task
-        if task is None or task.done() or task.get_loop() is not loop:
-            self._task = loop.create_task(self._serve(), name="console-broadcast")
+        self._feed.listen(self._serve, loop)
         try:
             await woken
         finally:
             self._parked.pop(client, None)
-            if not self._parked and self._task is not None:
-                # Nobody is left to serve: the task would wait for the feed for nothing.
-                self._task.cancel()
-                self._task = None
+            if not self._parked:
+                self._feed.unlisten(self._serve)
 
-    async def _serve(self) -> None:
-        feed, parked = self._feed, self._parked
-        while parked:
-            # What is there now is what this turn writes: nothing is added while it runs.
-            seen_seq, seen_status = feed.buffer.last_seq, feed.status_version
-            for client, woken in list(parked.items()):
-                try:
-                    stays = client.deliver()
-                except Exception:  # its own loop meets the same fault, and handles it
-                    stays = False
-                if not stays:
-                    del parked[client]
-                    if not woken.done():
-                        woken.set_result(None)
-            if parked:
-                await feed.wait(seen_seq, seen_status)
+    def _serve(self) -> None:
+        parked = self._parked
+        for client, woken in list(parked.items()):
+            try:
+                stays = client.deliver()
+            except Exception:  # its own loop meets the same fault, and handles it
+                stays = False
+            if not stays:
+                del parked[client]
+                if not woken.done():
+                    woken.set_result(None)
 
 
 _BROADCASTS: weakref.WeakKeyDictionary[ConsoleFeed, Broadcast] = weakref.WeakKeyDictionary()

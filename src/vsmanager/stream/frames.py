@@ -43,6 +43,18 @@ class SharedFrames:
         self._seq = -1
         self._entries: dict[tuple[Any, ...], Any] = {}
 
+    def peek(self, newest_seq: int, key: tuple[Any, ...]) -> Any:
+        """The entry for ``key`` while ``newest_seq`` is the newest line, or None (then
+        :meth:`put` it): :meth:`get` without a function to build it."""
+        if newest_seq != self._seq:
+            self._entries.clear()
+            self._seq = newest_seq
+        return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], entry: Any) -> Any:
+        self._entries[key] = entry
+        return entry
+
     def get(self, newest_seq: int, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if newest_seq != self._seq:
             self._entries.clear()

@@ -257,24 +257,31 @@ class ConsoleSession:
         feed, cursor = self.feed, self._cursor
         if feed.ended or (self._json and self._seen_status != feed.status_version):
             return False
-        newest = feed.buffer.last_seq
+        buffer = feed.buffer
+        newest = buffer.last_seq
         if newest <= cursor:
             return True
         writer = self._writer
-        if writer is None or not writer.writable.is_set() or self._interval() >= MIN_PACING_S:
+        if (writer is None or not writer.writable.is_set()
+                or feed.readers / self.settings.ws_frames_per_second >= MIN_PACING_S):
             return False
         limit = self.settings.ws_max_batch_lines
+        shared = self._shared
         if self._json:
             batch = feed.json_batch(cursor, limit, MAX_FRAME_TEXT)
             if batch.gap is not None:
                 return False
-            data = self._shared.get(newest, ("json", cursor, batch.end),
-                                    lambda: text_frame(batch.frame))
+            key: tuple[object, ...] = ("json", cursor, batch.end)
+            data = shared.peek(newest, key)
+            if data is None:
+                data = shared.put(key, text_frame(batch.frame))
             frames, count, end = 1, batch.count, batch.end
         else:
-            buffer = feed.buffer
-            gap, data, count, end = self._shared.get(
-                newest, ("text", cursor, limit), lambda: text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
+            key = ("text", cursor, limit)
+            entry = shared.peek(newest, key)
+            if entry is None:
+                entry = shared.put(key, text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
+            gap, data, count, end = entry
             if gap is not None:
                 return False
             frames = count
