@@ -2,6 +2,9 @@
 
 Each client reads the shared buffer through its own cursor in its own task; nothing it does
 can slow the pipe readers or another client. See docs/streaming.md for the protocol.
+
+Over 350 lines: one client's sending (its own loop, and its share of the broadcast while it is
+caught up, which must agree on every frame) and its receiving read best side by side.
 """
 
 from __future__ import annotations
