@@ -369,6 +369,22 @@ class Simulator:
         return 0
 
 
+HELP = "be a simulated Vintage Story server on this terminal"
+DESCRIPTION = ("A stand-in for VintagestoryServer.dll: prints its console, takes its commands on "
+               "stdin, saves and exits on /stop or SIGTERM.")
+
+
+def main(argv: list[str]) -> int:
+    """``vsmanager simulate`` on its own, without the rest of the command line's imports.
+
+    vsmanager starts this as its game on every run (the demo, the tests): importing the web
+    stack first would cost each start some 0.6 s of CPU for nothing.
+    """
+    parser = argparse.ArgumentParser(prog="vsmanager simulate", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=42420, help="port shown in the ready line (default 42420)")
     parser.add_argument("--startup-seconds", type=float, default=2.0, metavar="S",
