@@ -6,9 +6,10 @@ overloads, the /list clients and /stats answers, stopping); the rest (answers to
 Players come and go at random (seeded, so a run can be repeated), and every answer agrees
 with who is online.
 
-Why about 400 lines (over the ~350 bound): it is one program, run as the game's child
-(``vsmanager simulate``), and most of its length is the game's texts; it imports nothing of
-vsmanager but its world (sim_world.py: the SQLite save, kept apart so this stays short).
+Why about 430 lines (over the ~350 bound): it is one program, run as the game's child
+(``vsmanager simulate``, started without the rest of the command line), and most of its length
+is the game's texts; it imports nothing of vsmanager but its world (sim_world.py: the SQLite
+save, kept apart so this stays short).
 """
 
 from __future__ import annotations
