@@ -1,7 +1,10 @@
 """Making, verifying and restoring backups, one at a time, off the event loop.
 
 The service orders the steps of a backup and keeps the jobs (one at a time, each recorded
-in the job book); a restore's steps are in restore.py, what a restart finds in recovery.py.
+in the job book); a restore's steps are in restore.py, what a restart finds in recovery.py,
+the game's copy in game_copy.py, the heavy work in child.py. Why about 360 lines: it is
+also the one place that runs work off the loop (a thread for small file operations, the
+child process for heavy ones) and the API the routes and schedules call.
 """
 
 from __future__ import annotations
@@ -108,21 +111,23 @@ class BackupService:
         self._spawn(Restore(self, job, backup, by).run())
 
     async def verify(self, id: str) -> dict[str, Any]:
-        backup = self.get(id)
+        backup, store = self.get(id), self.store
         job = self._claim(id, "verify")
-        job.step = "verifying"
-        self.save_jobs()
+        self.set_step(job, "verifying")
         try:
-            with tempfile.TemporaryDirectory(dir=self.store.folder, prefix=".verify-") as scratch:
-                try:
-                    await self.in_child({"op": "verify", "archive": str(backup.path),
-                                         "manifest": backup.manifest, "scratch": scratch}, job)
-                except archive.ArchiveError as exc:
-                    self.store.mark(backup.path, False, str(exc))
-                else:
-                    self.store.mark(backup.path, True)
+            scratch = Path(await self.in_worker(lambda: tempfile.mkdtemp(dir=store.folder, prefix=".verify-")))
+            try:
+                await self.in_child({"op": "verify", "archive": str(backup.path),
+                                     "manifest": backup.manifest, "scratch": str(scratch)}, job)
+            except archive.ArchiveError as exc:
+                why = str(exc)
+                await self.in_worker(lambda: store.mark(backup.path, False, why))
+            else:
+                await self.in_worker(lambda: store.mark(backup.path, True))
+            finally:
+                await self.in_worker(lambda: shutil.rmtree(scratch, ignore_errors=True))
             self.end(job, "done")
-        except Exception as exc:
+        except BaseException as exc:  # cancelled too: the service must not stay claimed
             self.end(job, "failed", f"verifying failed: {exc}")
             raise
         return self.get(id).summary()
