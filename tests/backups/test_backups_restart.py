@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from test_backups_api import make_backup
 from test_backups_disk import tmpfs
 
 from harness import TIME_SCALE, VsManager, run_vsmanager, simulator_command
 from vsmanager.backups.jobs import Job, JobBook
 
-BIG = 48 * 1024 * 1024  # incompressible: archiving and extracting it leave a window to kill in
+BIG = 32 * 1024 * 1024  # incompressible: archiving and extracting it leave a window to kill in
 
 
 def world(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
@@ -61,6 +62,7 @@ def serve(settings: dict[str, Any]) -> Any:
     return run_vsmanager(settings["server_command"], **rest)
 
 
+@pytest.mark.slow  # two vsmanagers and a big file: over 10 s on a busy machine
 def test_a_backup_killed_while_archiving_is_failed_after_the_restart_with_nothing_left(tmp_path: Path) -> None:
     _, settings = world(tmp_path)
     backups = settings["backup_dir"]
@@ -78,6 +80,7 @@ def test_a_backup_killed_while_archiving_is_failed_after_the_restart_with_nothin
         assert make_backup(client)["state"] == "done"  # and the service is free
 
 
+@pytest.mark.slow  # two backups, then a restore: over 10 s on a busy machine
 def test_a_restore_killed_while_extracting_leaves_the_world_as_it_was_after_the_restart(tmp_path: Path) -> None:
     data, settings = world(tmp_path)
     with serve(settings) as vsm, vsm.client() as client:
