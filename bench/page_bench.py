@@ -16,6 +16,7 @@ have a baseline beside them) it signs in, lets the page warm up, then for a wind
     python bench/page_bench.py                 # 5,000 and 1,000 lines/s and idle, one run each
     python bench/page_bench.py --runs 3        # medians of 3
     python bench/page_bench.py --rate 5000 --profile /tmp/page.cpuprofile
+    python bench/page_bench.py --vsmanager-path /tmp/before/src   # before and after, interleaved
 """
 
 from __future__ import annotations
@@ -159,9 +160,11 @@ def trace_summary(path: Path, top: int = 15) -> str:
 
 
 def measure(browser: Browser, workdir: Path, rate: int, warmup: float, window: float,
-            profile: Path | None, trace_path: Path | None = None) -> dict[str, Any]:
+            profile: Path | None, trace_path: Path | None = None,
+            pythonpath: str | None = None) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    with run_target("vsmanager", workdir, rate=rate, max_seconds=warmup + window + 300) as target:
+    with run_target("vsmanager", workdir, rate=rate, max_seconds=warmup + window + 300,
+                    pythonpath=pythonpath) as target:
         context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
         try:
             page = context.new_page()
@@ -219,7 +222,9 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
         "pings": len(round_trips),
         "queue_wait_p50": statistics.median(queue_waits),
         "queue_wait_p95": percentile(queue_waits, 95),
-        "fps": len(frames) / elapsed,
+        # Over the time the frames themselves cover (the probe runs a little past the window).
+        "frames_per_s": len(frames) / (sum(frames) / 1000) if frames else 0.0,
+        "median_fps": 1000 / statistics.median(frames) if frames else 0.0,
         "frame_p50": statistics.median(frames) if frames else float("nan"),
         "frame_p95": percentile(frames, 95),
         "frames_over_50ms": sum(1 for f in frames if f > 50),
@@ -252,6 +257,7 @@ def _every_line_shown(page: Page, target: Target) -> dict[str, Any]:
 
 
 COLUMNS = [
+    ("variant", "page", "{}"),
     ("rate", "lines/s", "{:,.0f}"),
     ("load", "load", "{:.1f}"),
     ("server_lines_per_s", "sent/s", "{:,.0f}"),
@@ -260,7 +266,8 @@ COLUMNS = [
     ("round_trip_p95", "p95", "{:.1f}"),
     ("queue_wait_p50", "queue p50", "{:.1f}"),
     ("queue_wait_p95", "p95", "{:.1f}"),
-    ("fps", "fps", "{:.1f}"),
+    ("median_fps", "median fps", "{:.1f}"),
+    ("frames_per_s", "frames/s", "{:.1f}"),
     ("frame_p50", "frame p50", "{:.1f}"),
     ("frame_p95", "p95", "{:.1f}"),
     ("frames_over_50ms", ">50 ms", "{:.0f}"),
@@ -276,7 +283,9 @@ def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for key, _, _ in COLUMNS:
         values = [run[key] for run in runs]
-        if isinstance(values[0], bool):
+        if isinstance(values[0], str):
+            row[key] = values[0]
+        elif isinstance(values[0], bool):
             row[key] = "yes" if all(values) else f"no ({sum(not v for v in values)} of {len(values)})"
         else:
             row[key] = statistics.median(values)
@@ -307,10 +316,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="write a V8 CPU profile of the page's first loaded window here")
     parser.add_argument("--trace", type=Path,
                         help="write a DevTools performance trace of the same window here")
+    parser.add_argument("--vsmanager-path", action="append", default=[], metavar="DIR",
+                        help="also measure vsmanager (and its built page) from this source tree, "
+                        "interleaved with this checkout: before and after a change in one run")
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args(argv)
     rates = args.rate or [5000, 1000, 0]
-    results: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
+    variants: list[str | None] = [*args.vsmanager_path, None]
+    results: dict[tuple[str | None, int], list[dict[str, Any]]] = {
+        (variant, rate): [] for rate in rates for variant in variants}
     with tempfile.TemporaryDirectory(prefix="vsm-page-") as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -318,17 +332,19 @@ def main(argv: list[str] | None = None) -> int:
             # spreads over the rates rather than landing on one.
             for run in range(args.runs):
                 for rate in rates:
-                    first = run == 0 and rate == max(rates)
-                    figures = measure(browser, Path(tmp), rate, args.warmup, args.window,
-                                      args.profile if first else None,
-                                      args.trace if first else None)
-                    print(json.dumps(figures), file=sys.stderr)
-                    results[rate].append(figures)
+                    for variant in variants:
+                        first = run == 0 and rate == max(rates) and variant is None
+                        figures = measure(browser, Path(tmp), rate, args.warmup, args.window,
+                                          args.profile if first else None,
+                                          args.trace if first else None, variant)
+                        figures["variant"] = variant or "this checkout"
+                        print(json.dumps(figures), file=sys.stderr)
+                        results[variant, rate].append(figures)
         finally:
             browser.close()
-    print(render([median_row(results[rate]) for rate in rates], args.runs))
+    print(render([median_row(runs) for runs in results.values()], args.runs))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps(list(results.values()), indent=1))
     return 0
 
 
