@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from playwright.sync_api import Browser, Page, sync_playwright
 from servers import ADMIN_KEY, Target, run_target
 
@@ -183,6 +184,21 @@ def measure(browser: Browser, workdir: Path, rate: int, warmup: float, window: f
     return result
 
 
+def _chromium_cpu() -> dict[str, float]:
+    """CPU seconds so far of the browser's renderers (the page's main thread and its helpers)
+    and of the rest of chromium (the compositor and raster in the GPU process, without a GPU)."""
+    totals = {"renderer": 0.0, "browser": 0.0}
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmdline = child.cmdline()
+            if not cmdline or "chrom" not in cmdline[0]:
+                continue
+            times = child.cpu_times()
+            kind = "renderer" if "--type=renderer" in cmdline else "browser"
+            totals[kind] += times.user + times.system
+    return totals
+
+
 def _window(page: Page, target: Target, window: float, profile: Path | None) -> dict[str, Any]:
     page.focus("#command-input")
     page.evaluate("() => { window.__bench.frames = []; window.__bench.keys = []; }")
@@ -192,6 +208,7 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
     queue_waits: list[float] = []
     typed = 0
     with cpu_profile(page, profile):
+        cpu_start = _chromium_cpu()
         started = time.monotonic()
         next_at = started
         while (now := time.monotonic()) - started < window:
@@ -205,6 +222,7 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
             queue_waits.append(float(page.evaluate(PING)))
             round_trips.append((time.perf_counter() - t0) * 1000)
         elapsed = time.monotonic() - started
+        cpu_end = _chromium_cpu()
     server_end, page_end = last_seq(target), hook(page, "lastSeq")
     written_end = hook(page, "linesWritten")
     probe = page.evaluate("() => window.__bench")
@@ -216,6 +234,8 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
         "page_lines_per_s": round((page_end - page_start) / elapsed),
         "written_lines_per_s": round((written_end - written_start) / elapsed),
         "lag_at_end": server_end - page_end,
+        "renderer_cpu": 100 * (cpu_end["renderer"] - cpu_start["renderer"]) / elapsed,
+        "browser_cpu": 100 * (cpu_end["browser"] - cpu_start["browser"]) / elapsed,
         "round_trip_p50": statistics.median(round_trips),
         "round_trip_p95": percentile(round_trips, 95),
         "round_trip_max": max(round_trips),
@@ -262,6 +282,8 @@ COLUMNS = [
     ("load", "load", "{:.1f}"),
     ("server_lines_per_s", "sent/s", "{:,.0f}"),
     ("page_lines_per_s", "page/s", "{:,.0f}"),
+    ("renderer_cpu", "page CPU %", "{:.0f}"),
+    ("browser_cpu", "rest of chromium %", "{:.0f}"),
     ("round_trip_p50", "round trip p50", "{:.1f}"),
     ("round_trip_p95", "p95", "{:.1f}"),
     ("queue_wait_p50", "queue p50", "{:.1f}"),
