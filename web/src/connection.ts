@@ -208,7 +208,10 @@ export class ConsoleConnection {
     if (frame === null) return; // a newer server's frame type: ignore rather than break
     switch (frame.type) {
       case "lines": {
-        const fresh = this.lastSeq === null ? frame.lines : frame.lines.filter((l) => l.seq > (this.lastSeq ?? 0));
+        // Seqs ascend within a frame: only one that starts at or below lastSeq needs a filter.
+        const after = this.lastSeq;
+        const fresh =
+          after === null || (frame.lines[0]?.seq ?? 0) > after ? frame.lines : frame.lines.filter((l) => l.seq > after);
         this.duplicatesDropped += frame.lines.length - fresh.length;
         const last = fresh[fresh.length - 1];
         if (last !== undefined) {

@@ -18,12 +18,19 @@ export class RunMarks {
     for (const run of runs) if (run.first_seq !== undefined) this.startsAt.set(run.first_seq, run);
   }
 
-  /** The mark to show before the line `seq`, if a run begins there and is not marked yet. */
-  before(seq: number): string | null {
-    const run = this.startsAt.get(seq);
-    if (run === undefined || this.marked.has(run.run)) return null;
-    this.marked.add(run.run);
-    return this.text(run.run, run.started_at);
+  /**
+   * The marks to show among the lines `first`..`last` (a frame's, seqs ascending): each run
+   * that begins there and is not marked yet, with the seq to show it before, oldest first.
+   * One pass over the runs known (a handful), not a look-up per line.
+   */
+  within(first: number, last: number): { seq: number; text: string }[] {
+    const found: { seq: number; text: string }[] = [];
+    for (const [seq, run] of this.startsAt) {
+      if (seq < first || seq > last || this.marked.has(run.run)) continue;
+      this.marked.add(run.run);
+      found.push({ seq, text: this.text(run.run, run.started_at) });
+    }
+    return found.sort((a, b) => a.seq - b.seq);
   }
 
   /** The mark to show now, when a status frame says a new run has begun while we watch. */
