@@ -203,7 +203,7 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
     page.focus("#command-input")
     page.evaluate("() => { window.__bench.frames = []; window.__bench.keys = []; }")
     server_start, page_start = last_seq(target), hook(page, "lastSeq")
-    written_start = hook(page, "linesWritten")
+    written_start, frames_start = hook(page, "linesWritten"), hook(page, "linesFrames")
     round_trips: list[float] = []
     queue_waits: list[float] = []
     typed = 0
@@ -224,7 +224,7 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
         elapsed = time.monotonic() - started
         cpu_end = _chromium_cpu()
     server_end, page_end = last_seq(target), hook(page, "lastSeq")
-    written_end = hook(page, "linesWritten")
+    written_end, frames_end = hook(page, "linesWritten"), hook(page, "linesFrames")
     probe = page.evaluate("() => window.__bench")
     frames = [float(f) for f in probe["frames"]]
     keys = [float(k) for k in probe["keys"]]
@@ -233,6 +233,7 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
         "server_lines_per_s": round((server_end - server_start) / elapsed),
         "page_lines_per_s": round((page_end - page_start) / elapsed),
         "written_lines_per_s": round((written_end - written_start) / elapsed),
+        "frames_in_per_s": round((frames_end - frames_start) / elapsed),
         "lag_at_end": server_end - page_end,
         "renderer_cpu": 100 * (cpu_end["renderer"] - cpu_start["renderer"]) / elapsed,
         "browser_cpu": 100 * (cpu_end["browser"] - cpu_start["browser"]) / elapsed,
@@ -282,6 +283,7 @@ COLUMNS = [
     ("load", "load", "{:.1f}"),
     ("server_lines_per_s", "sent/s", "{:,.0f}"),
     ("page_lines_per_s", "page/s", "{:,.0f}"),
+    ("frames_in_per_s", "frames in/s", "{:.0f}"),
     ("renderer_cpu", "page CPU %", "{:.0f}"),
     ("browser_cpu", "rest of chromium %", "{:.0f}"),
     ("round_trip_p50", "round trip p50", "{:.1f}"),

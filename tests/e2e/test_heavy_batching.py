@@ -80,9 +80,15 @@ def test_a_busy_console_shows_every_line_in_order_with_marks_and_colours(browser
         # Live: the page signs in while the game floods (run 2's mark then comes from its
         # status frame, or with the history when the machine is slow to sign in).
         sign_in_admin(page)
+        seen, frames = hook(page, "lastSeq") or 0, hook(page, "linesFrames")
         wait_gave_up(vsm)
         check_everything_shown(page, vsm)
         assert sorted(first_seqs(vsm)) == [1, 2]
+        # The page asks for at most 60 frames a second: what came live came in batches (a
+        # frame per line or two without it; a slow machine only makes the batches bigger).
+        live = last_seq(vsm) - seen
+        frames = hook(page, "linesFrames") - frames
+        assert frames == 0 or live / frames >= 5, (live, frames)
 
         # From the history: a fresh page gets all of it in big frames, marks from /console/runs.
         page.reload()

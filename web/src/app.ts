@@ -237,7 +237,8 @@ export function startAdmin(key: string, page: Page): void {
       },
       onGap: (gap) => view.appendGap(gap),
       onStatus: (status) => {
-        const mark = runMarks.onStatus(statusFacts(status).run, status.started_at);
+        const facts = statusFacts(status);
+        const mark = runMarks.onStatus(facts.run, status.started_at, facts.runFirstSeq, connection.lastSeen);
         if (mark !== null) view.appendRunMark(mark);
         serverBar.update(status);
         lastRun.update(status);

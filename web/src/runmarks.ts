@@ -2,8 +2,11 @@
 //
 // Two sources, because neither alone sees everything: /console/runs gives the first seq of
 // every run still in the buffer (exact, for the history shown on connecting), and a status
-// frame whose `run` changes while we watch marks a run that starts live (in the stream's
-// order, so at the moment it began). Each run is marked once. Pure: no DOM.
+// frame whose `run` changes while we watch marks a run that starts live. Status frames are
+// not paced like lines: one can arrive while older lines are still on their way (a page
+// catching up at thousands of lines a second), so its `run_first_seq` says where the mark
+// goes; without it (an older server) the mark goes where the status came. Each run is
+// marked once. Pure: no DOM.
 import type { RunInfo } from "./frames";
 
 export class RunMarks {
@@ -33,11 +36,19 @@ export class RunMarks {
     return found.sort((a, b) => a.seq - b.seq);
   }
 
-  /** The mark to show now, when a status frame says a new run has begun while we watch. */
-  onStatus(run: number | null, startedAt: string | null): string | null {
+  /**
+   * The mark to show now, when a status frame says a new run has begun while we watch; null
+   * when there is none, or when its first line (`firstSeq`) is yet to come after `lastSeen`
+   * (then `within` shows it before that line).
+   */
+  onStatus(run: number | null, startedAt: string | null, firstSeq: number | null = null, lastSeen: number | null = null): string | null {
     const previous = this.lastStatusRun;
     this.lastStatusRun = run;
     if (run === null || previous === null || run === previous || this.marked.has(run)) return null;
+    if (firstSeq !== null && (lastSeen === null || lastSeen < firstSeq)) {
+      this.startsAt.set(firstSeq, { run, started_at: startedAt, ended_at: null, exit_code: null, outcome: null, first_seq: firstSeq });
+      return null;
+    }
     this.marked.add(run);
     return this.text(run, startedAt);
   }

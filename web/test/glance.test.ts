@@ -26,6 +26,19 @@ test("a run is marked once: at its first seq from /console/runs, or when status 
   assert.deepEqual(marks.within(1, 100), []);
 });
 
+test("a run that starts while older lines are still coming is marked at its first line", () => {
+  const marks = new RunMarks(() => "03:00:00");
+  assert.equal(marks.onStatus(1, null, 1, 50), null); // where we are
+  // Run 2 begins at seq 500 while the page has only read up to 120: the mark waits for it.
+  assert.equal(marks.onStatus(2, "x", 500, 120), null);
+  assert.deepEqual(marks.within(121, 499), []);
+  assert.deepEqual(marks.within(500, 600), [{ seq: 500, text: "▶ run 2 · started 03:00:00" }]);
+  assert.deepEqual(marks.within(500, 600), []);
+  // The page had already read past run 3's first line: marked now, as an older server's.
+  assert.equal(marks.onStatus(3, "x", 700, 800), "▶ run 3 · started 03:00:00");
+  assert.equal(marks.onStatus(4, "x"), "▶ run 4 · started 03:00:00");
+});
+
 test("a frame's run marks come in one pass, oldest first, each once, only within its seqs", () => {
   const marks = new RunMarks(() => "03:00:00");
   const run = (n: number, first: number) => ({ run: n, started_at: null, ended_at: null, exit_code: null, outcome: null, first_seq: first });
