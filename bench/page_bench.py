@@ -99,7 +99,8 @@ def last_seq(target: Target) -> int:
 
 
 def hook(page: Page, name: str) -> Any:
-    return page.evaluate(f"() => window.__vsmTest.{name}()")
+    """The page's test hook; null when this page has none of that name (an older page)."""
+    return page.evaluate(f"() => window.__vsmTest.{name} ? window.__vsmTest.{name}() : null")
 
 
 def sign_in(page: Page, target: Target) -> None:
@@ -233,7 +234,8 @@ def _window(page: Page, target: Target, window: float, profile: Path | None) -> 
         "server_lines_per_s": round((server_end - server_start) / elapsed),
         "page_lines_per_s": round((page_end - page_start) / elapsed),
         "written_lines_per_s": round((written_end - written_start) / elapsed),
-        "frames_in_per_s": round((frames_end - frames_start) / elapsed),
+        "frames_in_per_s": (frames_end - frames_start) / elapsed
+        if frames_start is not None else float("nan"),
         "lag_at_end": server_end - page_end,
         "renderer_cpu": 100 * (cpu_end["renderer"] - cpu_start["renderer"]) / elapsed,
         "browser_cpu": 100 * (cpu_end["browser"] - cpu_start["browser"]) / elapsed,
