@@ -72,11 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "--port, for the terminal client: eval \"$(vsmanager demo --env)\"")
     demo.set_defaults(handler=run_demo)
 
-    simulate = commands.add_parser(
-        "simulate", help="be a simulated Vintage Story server on this terminal",
-        description="A stand-in for VintagestoryServer.dll: prints its console, takes its "
-        "commands on stdin, saves and exits on /stop or SIGTERM.",
-    )
+    simulate = commands.add_parser("simulate", help=simulator.HELP, description=simulator.DESCRIPTION)
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=simulator.run)
 
