@@ -8,6 +8,10 @@ write+flush blocked. A thread rewrites ``--progress`` every 20 ms (last seq, the
 progress if any, the slow writes so far) so the benchmark can read them mid-run, even while
 a write is stuck; a summary line goes to ``--summary`` (or stderr) at exit.
 
+With ``--snapshot FILE`` it answers ``/backup NAME`` like a game that makes its own copy:
+it hard-links FILE as ``snapshots/NAME`` and prints ``Backup done NAME`` (for
+bench/backup_console.py; a link costs the game nothing, so only vsmanager's work is measured).
+
 Stops on ``/stop`` on stdin, SIGTERM, a closed pipe, its parent's death, or ``--max-seconds``.
 """
 
@@ -73,19 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="exit after this long")
     parser.add_argument("--progress", type=Path, help="file rewritten every 20 ms with progress")
     parser.add_argument("--summary", type=Path, help="file for the summary line (default stderr)")
+    parser.add_argument("--snapshot", type=Path, help="answer /backup NAME with a link to this file")
     args = parser.parse_args(argv)
 
     stats = WriteStats()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, _exit_on_signal)
     parent = os.getppid()
-    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+    replies: list[str] = []  # lines the stdin thread asks the main thread to print
+    threading.Thread(target=_watch_stdin, args=(stop, args.snapshot, replies), daemon=True).start()
     started = time.monotonic()
     deadline = started + args.max_seconds
     threading.Thread(target=_report, args=(stats, args.progress, stop, parent, deadline),
                      daemon=True).start()
     try:
-        _generate(args, stats, stop, deadline)
+        _generate(args, stats, stop, deadline, replies)
     except BrokenPipeError:
         # Nobody reads us any more; keep the interpreter's final flush from failing too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -100,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace, stats: WriteStats, stop: threading.Event,
-              deadline: float) -> None:
+              deadline: float, replies: list[str]) -> None:
     out = sys.stdout.buffer
     pad = "x" * max(0, args.line_bytes - 48)
     interval = 1.0 / args.rate if args.rate > 0 else 0.0
@@ -113,6 +119,8 @@ def _generate(args: argparse.Namespace, stats: WriteStats, stop: threading.Event
         delay = next_at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        while replies:
+            out.write(f"{replies.pop(0)}\n".encode())
         seq += 1
         # A fixed schedule: a late line does not push the following ones back.
         next_at += interval
@@ -141,15 +149,21 @@ def _block_signals() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
-def _watch_stdin(stop: threading.Event) -> None:
+def _watch_stdin(stop: threading.Event, snapshot: Path | None, replies: list[str]) -> None:
     # vsmanager stops a game by writing its stop command; EOF alone (stdin from /dev/null
     # under the baseline) means nothing.
     _block_signals()
     for raw in sys.stdin:
-        if raw.strip() == "/stop":
+        line = raw.strip()
+        if line == "/stop":
             stop.set()
             _interrupt_main()
             return
+        if snapshot is not None and line.startswith("/backup "):
+            name = line.split(maxsplit=1)[1]
+            Path("snapshots").mkdir(exist_ok=True)
+            os.link(snapshot, Path("snapshots") / name)
+            replies.append(f"Backup done {name}")
 
 
 def _report(stats: WriteStats, path: Path | None, stop: threading.Event, parent: int,

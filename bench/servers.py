@@ -65,6 +65,7 @@ def run_target(
     compression: bool = False,
     settings: Mapping[str, str] | None = None,
     pythonpath: str | None = None,
+    game_args: tuple[str, ...] = (),
 ) -> Iterator[Target]:
     """Start one server with a line generator as its game; stop both, whatever happens.
 
@@ -73,7 +74,7 @@ def run_target(
     port = free_port()
     progress = workdir / f"progress-{port}.json"
     log_path = workdir / f"{kind}-{port}.log"
-    game = linegen_argv(rate, progress, max_seconds)
+    game = [*linegen_argv(rate, progress, max_seconds), *game_args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VS_")}
     env["PYTHONUNBUFFERED"] = "1"
     if kind == "vsmanager":

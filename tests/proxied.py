@@ -1,5 +1,5 @@
 """A real vsmanager behind a real nginx or Caddy, configured by `vsmanager proxy-config`, and
-the checks both proxies must pass (tests/deploy/test_nginx.py, test_caddy.py; the page in a
+the checks both proxies must pass (tests/deploy/test_reverse_proxies.py; the page in a
 browser: tests/e2e/test_behind_proxy.py).
 
 Everything listens on loopback: the proxy on 127.0.0.1, over TLS with a throwaway self-signed

@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sampler = sampler = MetricsSampler(settings, supervisor, feed)
         app.state.registry = build_registry(supervisor, feed, sampler)
         app.state.backups = backup_service = BackupService(settings, supervisor, audit)
+        backup_service.recover()  # a job a killed vsmanager left: put right before the game starts
         app.state.registry.register(BackupCollector(backup_service))
         sampler.start()
         async with contextlib.AsyncExitStack() as stack, contextlib.AsyncExitStack() as automation:

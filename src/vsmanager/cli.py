@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from vsmanager import __version__, remote
+from vsmanager import __version__
 from vsmanager.access.keys import KeysFileError, generate_key
 from vsmanager.config.settings import Settings, SettingsError, load_settings
 from vsmanager.game import simulator
@@ -20,10 +20,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 EXIT_USAGE = 2
 EXIT_PORT_TAKEN = 1  # as serve when it cannot listen
+# Commands that run vsmanager itself, on this machine. systemd, the demo and every test start
+# `serve`: it need not import the terminal client (httpx, prompt_toolkit), a sixth of its
+# start-up.
+SERVER_COMMANDS = frozenset({"serve", "demo"})
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(with_client=not argv or argv[0] not in SERVER_COMMANDS)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -38,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_client: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without the client commands when a server command runs."""
     parser = argparse.ArgumentParser(
         prog="vsmanager",
         description="Supervise a Vintage Story dedicated server and stream its console.",
@@ -72,18 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                       "--port, for the terminal client: eval \"$(vsmanager demo --env)\"")
     demo.set_defaults(handler=run_demo)
 
-    simulate = commands.add_parser(
-        "simulate", help="be a simulated Vintage Story server on this terminal",
-        description="A stand-in for VintagestoryServer.dll: prints its console, takes its "
-        "commands on stdin, saves and exits on /stop or SIGTERM.",
-    )
+    simulate = commands.add_parser("simulate", help=simulator.HELP, description=simulator.DESCRIPTION)
     simulator.add_arguments(simulate)
     simulate.set_defaults(handler=simulator.run)
 
     keys_command.add_commands(commands)
     setup_commands.add_commands(commands)
     proxy_command.add_commands(commands)
-    remote.add_commands(commands)
+    if with_client:
+        from vsmanager import remote
+
+        remote.add_commands(commands)
     return parser
 
 

@@ -121,7 +121,7 @@ def test_heavy_output_keeps_the_page_responsive(browser: Browser, rate: int) -> 
     assert typed == "x" * len(round_trips), "keystrokes were lost under load"
     assert results["server_lines_per_s"] >= rate / 4, "the simulator did not produce the load"
     assert statistics.median(frames) < 250 * TIME_SCALE, "the page stopped drawing"
-    # Measured at 0.65-1.1 s at the median this session (17-55 ms before the strip, the run
-    # marks and the forgery filter): a known regression, see docs/web.md. The bound keeps the
-    # page from freezing outright while it is tracked down.
-    assert results["main_thread_round_trip_ms"]["p50"] < 4000 * TIME_SCALE
+    # 0.65-1.1 s at the median before the page was paced to 60 frames a second and drew in
+    # batches (issue #20); 10-40 ms since (bench/page_bench.py, docs/web.md). Loose: the
+    # machine is shared.
+    assert results["main_thread_round_trip_ms"]["p50"] < 1000 * TIME_SCALE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import queue
 import re
 import signal
@@ -187,3 +189,24 @@ def test_players_option_joins_them_at_once_and_kick_makes_one_leave() -> None:
 def test_version_line_is_the_real_one() -> None:
     out = run_until_ready_then([], "/stop\n", 0)
     assert "\nGame Version: v1.22.6 (Stable)\n" in out
+
+
+def test_simulate_starts_without_the_web_stack_and_keeps_the_full_command_lines_help() -> None:
+    # The simulator is the game of every demo and test run: it must not pay for importing
+    # FastAPI, pydantic and the terminal client first.
+    probe = ("import runpy, sys; sys.argv = ['vsmanager', 'simulate', '--help']\n"
+             "try:\n    runpy.run_module('vsmanager', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('LOADED', sorted(m for m in ('fastapi', 'pydantic', 'httpx', 'prompt_toolkit')"
+             " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=30 * TIME_SCALE, check=True).stdout
+    assert "LOADED []" in out
+    fast_help = out.split("LOADED")[0]
+    from vsmanager.cli import build_parser  # the same sub-command as the full parser has it
+
+    parser = build_parser()
+    with contextlib.redirect_stdout(io.StringIO()) as full_help, contextlib.suppress(SystemExit):
+        parser.parse_args(["simulate", "--help"])
+    assert fast_help.replace(" ", "").replace("\n", "") == \
+        full_help.getvalue().replace(" ", "").replace("\n", "")

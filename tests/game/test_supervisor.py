@@ -452,6 +452,11 @@ async def test_a_crash_is_restarted_after_the_delay_with_a_new_run(make_supervis
     assert supervisor.state is ServerState.CRASHED and supervisor.status()["crashes"] == 1
     await wait_until(lambda: supervisor.status()["run"] == 2 and supervisor.state is ServerState.RUNNING)
     assert supervisor.status()["next_restart_at"] is None
+    # Status says where run 2's lines begin: after run 1's exit line, at its start line.
+    first = supervisor.status()["run_first_seq"]
+    run2 = [line.text for line in supervisor.feed.buffer.tail(1_000_000) if line.seq >= first]
+    assert run2[0].startswith("server started") and run2[0].endswith("run 2)") and READY in run2
+    assert not any("exited with code 2" in text for text in run2)
     assert "server exited with code 2; restarting in 0.5 s, crash 1 of 5 in 3 s" in texts(supervisor)
 
 

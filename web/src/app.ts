@@ -223,19 +223,22 @@ export function startAdmin(key: string, page: Page): void {
     },
     {
       onLines: (lines) => {
+        // A frame's lines (seqs ascending) go in whole, split only where a run begins.
+        const first = lines[0]?.seq ?? 0;
         let from = 0;
-        lines.forEach((line, i) => {
-          const mark = runMarks.before(line.seq);
-          if (mark === null) return;
-          view.appendLines(lines.slice(from, i));
-          view.appendRunMark(mark);
-          from = i;
-        });
+        for (const mark of runMarks.within(first, lines[lines.length - 1]?.seq ?? 0)) {
+          let at = from;
+          while (at < lines.length && (lines[at]?.seq ?? 0) < mark.seq) at++;
+          view.appendLines(lines.slice(from, at));
+          view.appendRunMark(mark.text);
+          from = at;
+        }
         view.appendLines(from === 0 ? lines : lines.slice(from));
       },
       onGap: (gap) => view.appendGap(gap),
       onStatus: (status) => {
-        const mark = runMarks.onStatus(statusFacts(status).run, status.started_at);
+        const facts = statusFacts(status);
+        const mark = runMarks.onStatus(facts.run, status.started_at, facts.runFirstSeq, connection.lastSeen);
         if (mark !== null) view.appendRunMark(mark);
         serverBar.update(status);
         lastRun.update(status);

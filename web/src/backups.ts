@@ -1,6 +1,8 @@
 // The backups panel (Admin): the list with sizes, age and a verified mark; create, download,
-// verify, delete and restore (the admin types the world's name); progress while one runs.
+// verify, delete and restore (the admin types the world's name in the page's confirmation
+// dialog); progress while one runs.
 import { ApiError, type ApiClient } from "./api";
+import { confirmAction } from "./confirm";
 
 export interface BackupItem {
   readonly id: string;
@@ -94,11 +96,15 @@ export class BackupsPanel {
   }
 
   private async restore(item: BackupItem): Promise<void> {
-    const typed = window.prompt(
-      `Restoring ${item.name} replaces the world (the game is stopped and started again). Type the world's name, ${item.world ?? ""}, to go on:`,
-    );
-    if (typed === null) return;
-    await this.run(() => this.api.backups("POST", `/${item.id}/restore`, { confirm: typed }));
+    const world = item.world ?? "";
+    const confirmed = await confirmAction({
+      title: `Restore ${item.name}?`,
+      text: `This replaces the world ${world} with the backup: the game is stopped and started again, and the current files are backed up first.`,
+      confirmLabel: "Restore",
+      typeToConfirm: world,
+    });
+    if (!confirmed) return;
+    await this.run(() => this.api.backups("POST", `/${item.id}/restore`, { confirm: world }));
   }
 
   private async download(item: BackupItem): Promise<void> {

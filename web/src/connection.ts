@@ -98,6 +98,8 @@ export class ConsoleConnection {
   /** Lines that arrived at or below lastSeq (should stay 0: the server resumes exactly). */
   duplicatesDropped = 0;
   connects = 0;
+  /** `lines` frames received (with FRAMES_PER_SECOND in effect, at most about that many a second). */
+  linesFrames = 0;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -208,7 +210,11 @@ export class ConsoleConnection {
     if (frame === null) return; // a newer server's frame type: ignore rather than break
     switch (frame.type) {
       case "lines": {
-        const fresh = this.lastSeq === null ? frame.lines : frame.lines.filter((l) => l.seq > (this.lastSeq ?? 0));
+        this.linesFrames += 1;
+        // Seqs ascend within a frame: only one that starts at or below lastSeq needs a filter.
+        const after = this.lastSeq;
+        const fresh =
+          after === null || (frame.lines[0]?.seq ?? 0) > after ? frame.lines : frame.lines.filter((l) => l.seq > after);
         this.duplicatesDropped += frame.lines.length - fresh.length;
         const last = fresh[fresh.length - 1];
         if (last !== undefined) {

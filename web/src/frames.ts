@@ -47,6 +47,7 @@ export interface ServerStatus {
   // Newer servers add these; an older one leaves them out, and the page copes.
   readonly console_id?: string;
   readonly run?: number | null;
+  readonly run_first_seq?: number | null;
   readonly last_run?: RunInfo | null;
   readonly restart_policy?: string;
   readonly next_restart_at?: string | null;
@@ -152,6 +153,7 @@ export function isGameFacts(value: unknown): value is GameFacts {
 /** The status's optional facts, each only when it has the documented shape. */
 export function statusFacts(status: ServerStatus): {
   run: number | null;
+  runFirstSeq: number | null;
   lastRun: RunInfo | null;
   nextRestartAt: string | null;
   gaveUp: boolean;
@@ -162,6 +164,7 @@ export function statusFacts(status: ServerStatus): {
   const raw = status as unknown as Json;
   return {
     run: isInt(raw["run"]) ? raw["run"] : null,
+    runFirstSeq: isInt(raw["run_first_seq"]) ? raw["run_first_seq"] : null,
     lastRun: isRunInfo(raw["last_run"]) ? raw["last_run"] : null,
     nextRestartAt: typeof raw["next_restart_at"] === "string" ? raw["next_restart_at"] : null,
     gaveUp: raw["gave_up"] === true,

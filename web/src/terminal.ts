@@ -1,14 +1,16 @@
 // The console view: an xterm.js terminal fed in batches, at most one write per animation
-// frame and never more than one write in flight, so heavy output cannot starve the page.
+// frame (fewer while the console is busy, see writequeue.ts) and never more than one write
+// in flight, so heavy output cannot starve the page.
 import { Terminal, type IBufferCell } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import { SearchAddon } from "@xterm/addon-search";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import type { ConsoleLine, Gap } from "./frames";
 import { EntryStore } from "./entrystore";
-import { renderEntry, type Entry } from "./render";
+import type { Entry } from "./render";
 import { TERMINAL_THEMES, type ThemeName } from "./themes";
 import type { LineClassifier } from "./vocabulary";
+import { WriteQueue, writeDelay } from "./writequeue";
 
 export interface ViewOptions {
   readonly fontSize: number;
@@ -32,13 +34,13 @@ export class ConsoleView {
   readonly search: SearchAddon;
   private readonly fitAddon = new FitAddon();
   private readonly store: EntryStore;
-  private pending: string[] = [];
+  private readonly pending: WriteQueue;
+  /** A write is scheduled (an animation frame, or a busy console's pause before one). */
   private frameRequested = false;
   private writing = false;
   /** Clear the terminal before the next batch (a redraw or a reset is pending). */
   private clearFirst = false;
   private timestamps: boolean;
-  private scrollback: number;
   private following = true;
   /** Level colours for game lines; null when the switch is off or nothing is known. */
   private levels: LineClassifier | null = null;
@@ -51,8 +53,8 @@ export class ConsoleView {
     options: ViewOptions,
   ) {
     this.timestamps = options.timestamps;
-    this.scrollback = options.scrollback;
     this.store = new EntryStore(options.scrollback);
+    this.pending = new WriteQueue(options.scrollback);
     this.term = new Terminal({
       disableStdin: true, // commands go through the command bar, never raw keystrokes
       convertEol: false,
@@ -80,7 +82,12 @@ export class ConsoleView {
   }
 
   appendLines(lines: readonly ConsoleLine[]): void {
-    for (const line of lines) this.add({ kind: "line", line });
+    for (const line of lines) {
+      const entry: Entry = { kind: "line", line };
+      this.store.push(entry);
+      this.pending.push(entry);
+    }
+    this.schedule();
   }
 
   appendGap(gap: Gap): void {
@@ -99,7 +106,7 @@ export class ConsoleView {
   /** Forget everything shown, then show a note saying why. */
   reset(note: string): void {
     this.store.clear();
-    this.pending = [];
+    this.pending.clear();
     this.clearFirst = true;
     this.appendNote(note);
   }
@@ -115,8 +122,8 @@ export class ConsoleView {
   }
 
   setScrollback(lines: number): void {
-    this.scrollback = lines;
     this.store.setLimit(lines);
+    this.pending.setLimit(lines);
     this.term.options.scrollback = lines;
   }
 
@@ -160,7 +167,7 @@ export class ConsoleView {
 
   /** True when every accepted entry has been parsed by the terminal. */
   get idle(): boolean {
-    return this.pending.length === 0 && !this.writing;
+    return this.pending.size === 0 && !this.writing;
   }
 
   /** Seqs of the lines kept for display, oldest first (for tests and diagnostics). */
@@ -226,41 +233,38 @@ export class ConsoleView {
 
   private add(entry: Entry): void {
     this.store.push(entry);
-    this.pending.push(renderEntry(entry, this.timestamps, this.levels) + "\r\n");
-    // Lines beyond the scrollback would scroll out of the terminal at once: when the page
-    // cannot draw (a hidden tab gets no animation frames) drop them instead of piling up.
-    if (this.pending.length > this.scrollback) this.pending.splice(0, this.pending.length - this.scrollback);
+    this.pending.push(entry);
     this.schedule();
   }
 
   private redraw(): void {
-    this.pending = [];
-    for (const entry of this.store) this.pending.push(renderEntry(entry, this.timestamps, this.levels) + "\r\n");
+    this.pending.replace(this.store);
     this.clearFirst = true;
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delay = 0): void {
     if (this.frameRequested || this.writing) return;
     this.frameRequested = true;
-    requestAnimationFrame(() => this.flush());
+    if (delay > 0) window.setTimeout(() => requestAnimationFrame(() => this.flush()), delay);
+    else requestAnimationFrame(() => this.flush());
   }
 
   private flush(): void {
     this.frameRequested = false;
-    if (this.writing || (this.pending.length === 0 && !this.clearFirst)) return;
-    const batch = this.pending;
-    this.pending = [];
+    if (this.writing || (this.pending.size === 0 && !this.clearFirst)) return;
+    // Rendered here, once per write, with the settings of the moment (a redraw requeues).
+    const batch = this.pending.take(this.timestamps, this.levels);
     this.writing = true;
     // The clear goes through the same write queue as the lines ("ESC c", a full reset), so a
     // batch still being parsed cannot land after it and show its lines twice.
     const clear = this.clearFirst ? "\x1bc" : "";
     this.clearFirst = false;
-    this.term.write(clear + batch.join(""), () => {
+    this.term.write(clear + batch.text, () => {
       this.writing = false;
-      this.linesWritten += batch.length;
+      this.linesWritten += batch.count;
       this.checkFollowing();
-      if (this.pending.length > 0) this.schedule();
+      if (this.pending.size > 0) this.schedule(writeDelay(batch.count, this.term.rows));
     });
   }
 

@@ -14,6 +14,7 @@ export interface TestHook {
   readonly idle: () => boolean;
   readonly linesWritten: () => number;
   readonly duplicatesDropped: () => number;
+  readonly linesFrames: () => number;
   readonly connects: () => number;
   readonly lastSeq: () => number | null;
   readonly connectionState: () => string;
@@ -59,6 +60,7 @@ export function installTestHook(view: ConsoleView, connection: ConsoleConnection
     idle: () => view.idle,
     linesWritten: () => view.linesWritten,
     duplicatesDropped: () => connection.duplicatesDropped,
+    linesFrames: () => connection.linesFrames,
     connects: () => connection.connects,
     lastSeq: () => connection.lastSeen,
     connectionState: () => connection.current.kind,

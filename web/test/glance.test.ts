@@ -14,16 +14,41 @@ test("a run is marked once: at its first seq from /console/runs, or when status 
     { run: 1, started_at: "x", ended_at: "y", exit_code: 3, outcome: "crashed", first_seq: 1, last_seq: 40 },
     { run: 2, started_at: "x", ended_at: null, exit_code: null, outcome: null, first_seq: 41, last_seq: 90 },
   ]);
-  assert.equal(marks.before(1), "▶ run 1 · started 03:00:00");
-  assert.equal(marks.before(1), null);
-  assert.equal(marks.before(2), null);
+  assert.deepEqual(marks.within(1, 1), [{ seq: 1, text: "▶ run 1 · started 03:00:00" }]);
+  assert.deepEqual(marks.within(1, 1), []);
+  assert.deepEqual(marks.within(2, 40), []);
   assert.equal(marks.onStatus(2, "x"), null); // the first status only says where we are
-  assert.equal(marks.before(41), "▶ run 2 · started 03:00:00");
+  assert.deepEqual(marks.within(41, 41), [{ seq: 41, text: "▶ run 2 · started 03:00:00" }]);
   assert.equal(marks.onStatus(2, "x"), null);
   assert.equal(marks.onStatus(3, "x"), "▶ run 3 · started 03:00:00"); // began while we watched
   assert.equal(marks.onStatus(3, "x"), null);
   marks.reset();
-  assert.equal(marks.before(1), null);
+  assert.deepEqual(marks.within(1, 100), []);
+});
+
+test("a run that starts while older lines are still coming is marked at its first line", () => {
+  const marks = new RunMarks(() => "03:00:00");
+  assert.equal(marks.onStatus(1, null, 1, 50), null); // where we are
+  // Run 2 begins at seq 500 while the page has only read up to 120: the mark waits for it.
+  assert.equal(marks.onStatus(2, "x", 500, 120), null);
+  assert.deepEqual(marks.within(121, 499), []);
+  assert.deepEqual(marks.within(500, 600), [{ seq: 500, text: "▶ run 2 · started 03:00:00" }]);
+  assert.deepEqual(marks.within(500, 600), []);
+  // The page had already read past run 3's first line: marked now, as an older server's.
+  assert.equal(marks.onStatus(3, "x", 700, 800), "▶ run 3 · started 03:00:00");
+  assert.equal(marks.onStatus(4, "x"), "▶ run 4 · started 03:00:00");
+});
+
+test("a frame's run marks come in one pass, oldest first, each once, only within its seqs", () => {
+  const marks = new RunMarks(() => "03:00:00");
+  const run = (n: number, first: number) => ({ run: n, started_at: null, ended_at: null, exit_code: null, outcome: null, first_seq: first });
+  marks.learn([run(3, 300), run(1, 100), run(2, 200), run(4, 400)]);
+  assert.deepEqual(marks.within(150, 350), [
+    { seq: 200, text: "▶ run 2" },
+    { seq: 300, text: "▶ run 3" },
+  ]);
+  assert.deepEqual(marks.within(1, 1000).map((m) => m.seq), [100, 400]);
+  assert.deepEqual(marks.within(1, 1000), []);
 });
 
 test("the metrics series keeps an hour and only samples newer than it has", () => {

@@ -188,6 +188,17 @@ def integrity_check(db: Path) -> None:
         raise ArchiveError(f"the save fails SQLite's integrity_check: {result[:3]}")
 
 
+def sqlite_copy(save: Path, target: Path) -> None:
+    """The save as one moment, through SQLite's backup API."""
+    source = sqlite3.connect(save)  # not read-only: a WAL left by a crash is folded in
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+
+
 def sha256_of(path: Path) -> str:
     hasher = hashlib.sha256()
     with open(path, "rb") as f:

@@ -44,7 +44,16 @@ def world_name(data: Path) -> str:
     return save.name.removesuffix(SAVE_SUFFIX) if save else data.name or "world"
 
 
-def roots(settings: Settings, data: Path) -> list[str]:
+def copy_stands_for(settings: Settings, data: Path) -> str | None:
+    """The path (relative to the data folder) the game's consistent copy stands for, and is
+    archived as: Vintage Story's save, or VS_BACKUP_COPY_OF for another game."""
+    if is_vintage_story(settings):
+        save = save_file(data)
+        return save.relative_to(data).as_posix() if save is not None else None
+    return settings.backup_copy_of or None
+
+
+def roots(settings: Settings, data: Path, with_copy: bool = False) -> list[str]:
     """The paths (relative to the data folder) a restore swaps in, file or folder each."""
     found: list[str] = []
     save = save_file(data) if is_vintage_story(settings) else None
@@ -54,24 +63,34 @@ def roots(settings: Settings, data: Path) -> list[str]:
         found += [f for f in VS_FOLDERS if (data / f).is_dir()]
         if settings.backup_include_mods and (data / "Mods").is_dir():
             found.append("Mods")
+    elif (stand_in := copy_stands_for(settings, data)) and (with_copy or (data / stand_in).exists()):
+        found.append(stand_in)
     found += [p for p in settings.backup_path_list if (data / p).exists() and p not in found]
     return found
 
 
-def entries(settings: Settings, data: Path, save_copy: Path | None) -> list[Entry]:
-    """The files to archive; the save read from ``save_copy`` (the game's consistent copy)."""
-    save = save_file(data) if is_vintage_story(settings) else None
-    save_name = save.relative_to(data).as_posix() if save else None
+def entries(settings: Settings, data: Path, copy: Path | None) -> list[Entry]:
+    """The files to archive; the path the copy stands for (:func:`copy_stands_for`) read
+    from ``copy`` (the game's consistent copy, a file or a folder) when there is one."""
+    stand_in = copy_stands_for(settings, data) if copy is not None else None
     found: list[Entry] = []
-    for root in roots(settings, data):
-        if root == save_name:
-            found.append(Entry(root, save_copy or data / root))
-            continue
-        path = data / root
-        files = [path] if path.is_file() else sorted(
-            p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-        found += [Entry(f.relative_to(data).as_posix(), f) for f in files]
+    for root in roots(settings, data, with_copy=copy is not None):
+        if root == stand_in:
+            assert copy is not None
+            found += _files(copy, root)
+        elif (data / root).is_file():
+            found.append(Entry(root, data / root))
+        else:
+            found += _files(data / root, root)
     if is_vintage_story(settings):
         mods = sorted(p.name for p in (data / "Mods").glob("*")) if (data / "Mods").is_dir() else []
         found.append(Entry(MODS_LIST, data=json.dumps({"mods": mods}, indent=2).encode()))
     return found
+
+
+def _files(path: Path, name: str) -> list[Entry]:
+    """``path`` (a file, or a folder's files, links left out) archived under ``name``."""
+    if path.is_file():
+        return [Entry(name, path)]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return [Entry(f"{name}/{f.relative_to(path).as_posix()}", f) for f in files]

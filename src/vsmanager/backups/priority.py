@@ -14,9 +14,20 @@ _IOPRIO_CLASS_IDLE = 3
 
 
 def lower_this_thread() -> None:
-    """On Linux nice and ioprio belong to the calling thread: only the worker is lowered."""
-    with contextlib.suppress(OSError):
-        os.nice(10)
+    """The idle CPU policy (it runs only when nothing else wants the CPU, and any task that
+    wakes up takes the CPU from it at once; nice 10 where that policy is missing) and the
+    idle I/O class. On Linux both belong to the calling thread: called in the backup process
+    (child.py), whose one thread does the work."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError):
+            os.nice(10)
+    lower_io_of_this_thread()
+
+
+def lower_io_of_this_thread() -> None:
+    """The idle I/O class only: the disk serves it when nobody else asks."""
     number = _IOPRIO_SET.get(platform.machine())
     if number is not None:
         with contextlib.suppress(OSError, AttributeError):

@@ -1,20 +1,21 @@
 """Making, verifying and restoring backups, one at a time, off the event loop.
 
-Why about 330 lines: it is the one place that orders the steps of a backup and of a restore
-(asking the game, archiving, verifying, stopping, swapping, starting again) and puts things
-back when a step fails; the parts it calls (archive, contents, swap, store, the policies)
-live in their own modules.
+The service orders the steps of a backup and keeps the jobs (one at a time, each recorded
+in the job book); a restore's steps are in restore.py, what a restart finds in recovery.py,
+the game's copy in game_copy.py, the heavy work in child.py. Why about 360 lines: it is
+also the one place that runs work off the loop (a thread for small file operations, the
+child process for heavy ones) and the API the routes and schedules call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 import shutil
-import sqlite3
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,20 +25,24 @@ import structlog
 
 from vsmanager import __version__
 from vsmanager.access.audit import AuditLog
-from vsmanager.backups import archive, contents
-from vsmanager.backups.jobs import BackupRefused, Job, StepFailed
+from vsmanager.backups import archive, child, contents, game_copy, recovery
+from vsmanager.backups.jobs import BackupRefused, Job, JobBook, Kind, StepFailed
 from vsmanager.backups.naming import archive_name, backup_id
-from vsmanager.backups.priority import lower_this_thread
+from vsmanager.backups.priority import lower_io_of_this_thread
+from vsmanager.backups.restore import Restore
 from vsmanager.backups.retention import Kept, RetentionRules, to_delete
 from vsmanager.backups.space import check_space
 from vsmanager.backups.store import Backup, BackupStore
-from vsmanager.backups.swap import Swap
 from vsmanager.config.settings import Settings
-from vsmanager.game.supervisor import ServerState, Supervisor
+from vsmanager.game.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.backups")
 T = TypeVar("T")
-RUNNING = (ServerState.STARTING, ServerState.RUNNING)
+CHILD_LINE_LIMIT = 1 << 26  # the child's result line holds the manifest: every file's hash
+
+
+class ChildFailed(Exception):
+    """The backup process failed other than on a bad archive (e.g. a full disk)."""
 
 
 class BackupService:
@@ -45,7 +50,8 @@ class BackupService:
         self.settings = settings
         self.supervisor = supervisor
         self.audit = audit
-        self.jobs: dict[str, Job] = {}
+        self.book = JobBook(settings.backup_dir)
+        self.jobs: dict[str, Job] = self.book.load()
         self.busy: Job | None = None
         self.downloading: dict[str, int] = {}
         self.last: dict[str, Any] = {}  # for /metrics: time, size, outcome of the last backup
@@ -53,6 +59,18 @@ class BackupService:
         # notifications listen here, so this package need not know them.
         self.outcome_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def recover(self) -> list[str]:
+        """Before the game starts: end the jobs a killed vsmanager left running (their
+        partial files removed, an interrupted restore put back); what was done, in words."""
+        if self.settings.backup_dir is None:
+            return []
+        told = recovery.recover(self.jobs, self.store.folder)
+        self.book.save(self.jobs)
+        for text in told:
+            log.warning("backup_job_interrupted", what=text)
+            self.say(text)
+        return told
 
     # -- what the routes call ---------------------------------------------------------------
 
@@ -70,15 +88,15 @@ class BackupService:
 
     def start_backup(self, made_by: str) -> str:
         """Check and claim, then make the backup in a task; its id at once (202)."""
-        job = self._claim("backup", made_by)
-        self._spawn(self._make_job(job, made_by))
+        job = self.claim_backup(made_by)
+        self._spawn(self.make_job(job))
         return job.id
 
     async def make_backup(self, made_by: str) -> dict[str, Any]:
         """Make one backup and wait for it: the call a schedule's ``backup`` action makes.
         Returns the backup's summary; raises BackupRefused or StepFailed."""
-        job = self._claim("backup", made_by)
-        await self._make_job(job, made_by)
+        job = self.claim_backup(made_by)
+        await self.make_job(job)
         if job.state == "failed":
             raise StepFailed(job.step, job.error or "unknown")
         return self.get(job.id).summary()
@@ -89,22 +107,29 @@ class BackupService:
         if confirm != world:
             raise BackupRefused(422, "confirmation_required",
                                 f'restoring needs {{"confirm": "{world}"}}: the world\'s name, as listed')
-        if self.busy is not None:
-            raise self._busy()
-        job = Job(id, "restore")
-        self.busy = self.jobs[f"restore:{id}"] = job
-        self._spawn(self._restore_job(job, backup, by))
+        job = self._claim(id, "restore")
+        self._spawn(Restore(self, job, backup, by).run())
 
     async def verify(self, id: str) -> dict[str, Any]:
-        backup = self.get(id)
-        with tempfile.TemporaryDirectory(dir=self.store.folder, prefix=".verify-") as scratch:
+        backup, store = self.get(id), self.store
+        job = self._claim(id, "verify")
+        self.set_step(job, "verifying")
+        try:
+            scratch = Path(await self.in_worker(lambda: tempfile.mkdtemp(dir=store.folder, prefix=".verify-")))
             try:
-                await self._in_worker(lambda: archive.verify(backup.path, backup.manifest, Path(scratch),
-                                                             lambda n: None))
-            except (archive.ArchiveError, ValueError) as exc:
-                self.store.mark(backup.path, False, str(exc))
+                await self.in_child({"op": "verify", "archive": str(backup.path),
+                                     "manifest": backup.manifest, "scratch": str(scratch)}, job)
+            except archive.ArchiveError as exc:
+                why = str(exc)
+                await self.in_worker(lambda: store.mark(backup.path, False, why))
             else:
-                self.store.mark(backup.path, True)
+                await self.in_worker(lambda: store.mark(backup.path, True))
+            finally:
+                await self.in_worker(lambda: shutil.rmtree(scratch, ignore_errors=True))
+            self.end(job, "done")
+        except BaseException as exc:  # cancelled too: the service must not stay claimed
+            self.end(job, "failed", f"verifying failed: {exc}")
+            raise
         return self.get(id).summary()
 
     def delete(self, id: str) -> None:
@@ -136,9 +161,10 @@ class BackupService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    # -- making a backup ----------------------------------------------------------------------
+    # -- jobs -------------------------------------------------------------------------------
 
-    def _claim(self, kind: str, made_by: str) -> Job:
+    def claim_backup(self, made_by: str) -> Job:
+        """Check space and claim the service for a new backup (BackupRefused if it cannot)."""
         store = self.store
         if self.busy is not None:
             raise self._busy()
@@ -150,18 +176,42 @@ class BackupService:
         if short is not None:
             raise BackupRefused(507, "insufficient_space", short.reason)
         name = archive_name(contents.world_name(data), datetime.now(UTC), archive.extension(), store.names())
-        job = Job(backup_id(name), "backup", extra={"name": name, "made_by": made_by})
-        self.busy = self.jobs[job.id] = job
+        return self._claim(backup_id(name), "backup", name=name, made_by=made_by)
+
+    def _claim(self, id: str, kind: Kind, **extra: Any) -> Job:
+        if self.busy is not None:
+            raise self._busy()
+        job = Job(id, kind, extra=extra)
+        self.jobs.pop(job.key, None)  # the newest last: the book keeps the newest
+        self.busy = self.jobs[job.key] = job
+        self.save_jobs()
         return job
 
-    async def _make_job(self, job: Job, made_by: str) -> None:
+    def set_step(self, job: Job, step: str, **extra: Any) -> None:
+        job.step = step
+        job.extra.update(extra)
+        self.save_jobs()
+
+    def end(self, job: Job, state: str, error: str | None = None) -> None:
+        job.state, job.error = "done" if state == "done" else "failed", error
+        if state == "done":
+            job.step = "done"
+        if self.busy is job:
+            self.busy = None
+        self.save_jobs()
+
+    def save_jobs(self) -> None:
+        self.book.save(self.jobs)
+
+    # -- making a backup ----------------------------------------------------------------------
+
+    async def make_job(self, job: Job) -> None:
         try:
-            await self._make(job, made_by)
-            job.state, job.step = "done", "done"
+            await self._make(job, job.extra["made_by"])
+            self.end(job, "done")
             self._note_outcome(job, "verified")
         except Exception as exc:  # every failure ends the job with its step named
-            job.state = "failed"
-            job.error = str(exc) if isinstance(exc, StepFailed) else f"{job.step} failed: {exc}"
+            self.end(job, "failed", str(exc) if isinstance(exc, StepFailed) else f"{job.step} failed: {exc}")
             self._note_outcome(job, "failed")
             log.warning("backup_failed", id=job.id, error=job.error)
         finally:
@@ -169,76 +219,76 @@ class BackupService:
                 self.busy = None
 
     async def _make(self, job: Job, made_by: str) -> None:
+        # Every file operation runs in the low-priority worker, the small ones too: right
+        # after a big archive is written, even a small fsync or unlink may wait for the disk,
+        # and the event loop must not.
         store, data = self.store, contents.data_folder(self.settings)
         target = store.folder / job.extra["name"]
-        self._say(f"backup {job.id}: started by {made_by}")
-        with tempfile.TemporaryDirectory(dir=store.folder, prefix=".making-") as scratch:
-            copy = await self._consistent_copy(job, data, Path(scratch))
-            entries = contents.entries(self.settings, data, copy)
-            job.step, job.bytes_total = "archiving", sum(e.size for e in entries)
+        self.say(f"backup {job.id}: started by {made_by}")
+        scratch = Path(await self.in_worker(lambda: tempfile.mkdtemp(dir=store.folder, prefix=".making-")))
+        try:
+            copy = await self._consistent_copy(job, data, scratch)
+            entries = await self.in_worker(lambda: contents.entries(self.settings, data, copy))
+            self.set_step(job, "archiving")
+            job.bytes_total = sum(e.size for e in entries)
             manifest = {
                 "format": 1, "vsmanager_version": __version__, "game_version": self.supervisor.game.version,
                 "world": contents.world_name(data), "made_by": made_by,
-                "created_at": datetime.now(UTC).isoformat(), "roots": contents.roots(self.settings, data),
+                "created_at": datetime.now(UTC).isoformat(),
+                "roots": contents.roots(self.settings, data, with_copy=copy is not None),
             }
 
-            def progress(n: int) -> None:
-                job.bytes_done = n
-
-            manifest = await self._in_worker(lambda: archive.write_archive(target, entries, manifest, progress))
-            store.save_manifest(target, manifest)
-            job.step, job.bytes_done = "verifying", 0
+            manifest = await self.in_child({"op": "write", "target": str(target), "manifest": manifest,
+                                            "entries": child.encode_entries(entries)}, job)
+            await self.in_worker(lambda: store.save_manifest(target, manifest))
+            self.set_step(job, "verifying")
+            job.bytes_done = 0
             try:
-                await self._in_worker(lambda: archive.verify(target, manifest, Path(scratch), progress))
-            except (archive.ArchiveError, ValueError) as exc:
-                store.mark(target, False, str(exc))
+                await self.in_child({"op": "verify", "archive": str(target), "manifest": manifest,
+                                     "scratch": str(scratch)}, job)
+            except archive.ArchiveError as exc:
+                why = str(exc)
+                await self.in_worker(lambda: store.mark(target, False, why))
                 raise StepFailed("verifying", exc) from exc
-            store.mark(target, True)
-        self._say(f"backup {job.id}: verified ({target.stat().st_size} bytes)")
-        self.audit.record("backup", name=made_by, backup=job.id, size=target.stat().st_size)
-        self._apply_retention()
+            await self.in_worker(lambda: store.mark(target, True))
+        finally:
+            await self.in_worker(lambda: shutil.rmtree(scratch, ignore_errors=True))
+        size = target.stat().st_size
+        self.say(f"backup {job.id}: verified ({size} bytes)")
+        self.audit.record("backup", name=made_by, backup=job.id, size=size)
+        for id in await self.in_worker(self._apply_retention):
+            self.say(f"backup {id}: deleted by the retention policy")
 
     async def _consistent_copy(self, job: Job, data: Path, scratch: Path) -> Path | None:
-        """The save as one consistent moment: the game's own copy while it runs, else a copy
-        through SQLite's backup API (which also folds in a WAL left beside the save)."""
-        save = contents.save_file(data) if contents.is_vintage_story(self.settings) else None
-        if self.supervisor.state in RUNNING:
+        """What the archive holds in place of the live world: the game's own copy while it
+        runs, else (Vintage Story) a copy through SQLite's backup API, which also folds in a
+        WAL left beside the save; else nothing (the files as they are)."""
+        vintage_story = contents.is_vintage_story(self.settings)
+        if self.supervisor.state in game_copy.RUNNING:
             if not self.settings.backup_command:
-                raise StepFailed("asking the game", "the game runs and VS_BACKUP_COMMAND is empty")
-            job.step = "asking the game"
-            name = f"vsmanager-{job.id}.vcdbs"
-            await self._ask_game(name)
-            copy = data / self.settings.backup_copy.format(name=name)
-            if not copy.is_file():
-                raise StepFailed("asking the game", f"the game said done but {copy} is not there")
-            moved = scratch / copy.name
-            shutil.move(copy, moved)  # ours now: not left to fill the game's Backups/
-            return moved
+                raise StepFailed(game_copy.STEP, "the game runs and VS_BACKUP_COMMAND is empty")
+            if contents.copy_stands_for(self.settings, data) is None:
+                raise StepFailed(game_copy.STEP, "the game runs and VS_BACKUP_COPY_OF is empty: name the "
+                                 "path its copy stands for (e.g. world)")
+            self.set_step(job, game_copy.STEP)
+            name = f"vsmanager-{job.id}" + (contents.SAVE_SUFFIX if vintage_story else "")
+            pattern = self.settings.backup_copy
+            game_copy.copy_path(data, pattern, name)  # refused before anything is asked
+            await game_copy.ask_game(self.supervisor, self.settings, name)
+            return await self.in_worker(lambda: game_copy.take_copy(data, pattern, name, scratch))
+        save = contents.save_file(data) if vintage_story else None
         if save is None or not save.is_file():
             return None
-        job.step = "copying the save"
+        self.set_step(job, "copying the save")
         moved = scratch / save.name
-        await self._in_worker(lambda: _sqlite_copy(save, moved))
+        await self.in_child({"op": "sqlite_copy", "save": str(save), "target": str(moved)})
         return moved
 
-    async def _ask_game(self, name: str) -> None:
-        feed = self.supervisor.feed
-        pattern = re.compile(self.settings.backup_done_pattern)
-        seq = await self.supervisor.send_command(self.settings.backup_command.format(name=name), by="backup")
-        deadline = time.monotonic() + self.settings.backup_timeout
-        while (left := deadline - time.monotonic()) > 0:
-            for line in feed.buffer.read_after(seq, 1000).lines:
-                seq = line.seq
-                if line.stream in ("stdout", "stderr") and pattern.search(line.text):
-                    return
-            await feed.wait(seq, feed.status_version, timeout=min(left, 1.0))
-            if self.supervisor.state not in RUNNING:
-                raise StepFailed("asking the game", "the game stopped before its copy was done")
-        raise StepFailed("asking the game", f"no line matching {pattern.pattern!r} within "
-                         f"{self.settings.backup_timeout:g} s (VS_BACKUP_TIMEOUT)")
-
-    def _apply_retention(self) -> None:
+    def _apply_retention(self) -> list[str]:
+        """The backups the policy deletes (in the worker: deleting a big archive takes the
+        file system a while); their ids."""
         store = self.store
+        deleted: list[str] = []
         backups = store.all()
         rules = RetentionRules(self.settings.backup_keep_last, self.settings.backup_keep_daily,
                                self.settings.backup_keep_weekly)
@@ -247,80 +297,48 @@ class BackupService:
             backup = store.get(id)
             if backup is not None:
                 store.delete(backup)
-                self._say(f"backup {id}: deleted by the retention policy")
-
-    # -- restoring ----------------------------------------------------------------------------
-
-    async def _restore_job(self, job: Job, backup: Backup, by: str) -> None:
-        was_running = self.supervisor.state in RUNNING
-        try:
-            await self._restore(job, backup, by, was_running)
-            job.state, job.step = "done", "done"
-        except Exception as exc:
-            job.state = "failed"
-            job.error = str(exc) if isinstance(exc, StepFailed) else f"{job.step} failed: {exc}"
-            self._say(f"restore of {backup.id}: {job.error}; the previous files are back")
-            self.audit.record("restore_failed", name=by, backup=backup.id, error=job.error)
-        finally:
-            self.busy = None
-        if was_running and self.supervisor.state not in RUNNING:
-            try:
-                await self._step(job, backup, by, "starting the game", self.supervisor.start(by="restore"))
-            except StepFailed as exc:
-                job.state, job.error = "failed", str(exc)
-
-    async def _restore(self, job: Job, backup: Backup, by: str, was_running: bool) -> None:
-        data = contents.data_folder(self.settings)
-        if was_running:
-            await self._step(job, backup, by, "stopping the game", self._stop_game())
-        self.busy = None  # the pre-restore backup claims the service for its own steps
-        pre = self._claim("backup", "pre-restore")
-        await self._make_job(pre, "pre-restore")
-        self.busy = job
-        if pre.state == "failed":
-            raise StepFailed("pre-restore backup", pre.error or "failed")
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        staged, previous = data / f".vsmanager-restore-{stamp}", data / f".vsmanager-previous-{stamp}"
-        try:
-            job.bytes_total = sum(f["size"] for f in backup.manifest["files"])
-
-            def progress(n: int) -> None:
-                job.bytes_done = n
-
-            await self._step(job, backup, by, "extracting and checking", self._in_worker(
-                lambda: archive.extract(backup.path, backup.manifest, staged, progress)))
-            swap = Swap(data, staged, previous)
-            try:
-                await self._step(job, backup, by, "swapping in",
-                                 self._in_worker(lambda: swap.run(backup.manifest.get("roots", []))))
-            except BaseException:
-                await self._in_worker(swap.rollback)
-                raise
-            swap.commit()
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
-
-    async def _stop_game(self) -> None:
-        await self.supervisor.stop(by="restore")
-        budget = self.settings.server_stop_timeout + 2 * self.settings.server_kill_timeout + 5
-        if not await self.supervisor.wait_exited(budget):
-            raise RuntimeError("the game did not exit")
-
-    async def _step(self, job: Job, backup: Backup, by: str, step: str, work: Any) -> None:
-        job.step = step
-        self._say(f"restore of {backup.id}: {step}")
-        self.audit.record("restore_step", name=by, backup=backup.id, step=step)
-        try:
-            await work
-        except Exception as exc:
-            raise StepFailed(step, exc) from exc
+                deleted.append(id)
+        return deleted
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    async def _in_worker(self, work: Callable[[], T]) -> T:
-        # A thread of its own: its niceness and I/O class stay lowered and die with it.
-        with ThreadPoolExecutor(1, thread_name_prefix="backup", initializer=lower_this_thread) as pool:
+    async def in_worker(self, work: Callable[[], T]) -> T:
+        """The small file operations (renames, deletes, a manifest) off the event loop: a
+        thread of its own in the idle I/O class, at normal CPU priority (lowered, it could be
+        descheduled holding the interpreter lock the loop needs); the heavy ones: in_child."""
+        with ThreadPoolExecutor(1, thread_name_prefix="backup", initializer=lower_io_of_this_thread) as pool:
             return await asyncio.get_running_loop().run_in_executor(pool, work)
+
+    async def in_child(self, request: dict[str, Any], job: Job | None = None) -> Any:
+        """Run one heavy operation (child.py) in a low-priority process of its own, its
+        progress into ``job.bytes_done``; raise ArchiveError or ChildFailed as it fails."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "vsmanager.backups.child", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=CHILD_LINE_LIMIT)
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        result: dict[str, Any] | None = None
+        try:
+            process.stdin.write(json.dumps(request).encode())
+            await process.stdin.drain()
+            process.stdin.close()
+            async for raw in process.stdout:
+                kind, _, rest = raw.decode().rstrip("\n").partition(" ")
+                if kind == "progress" and job is not None:
+                    job.bytes_done = int(rest)
+                elif kind == "result":
+                    result = json.loads(rest)
+            stderr = (await process.stderr.read()).decode(errors="replace").strip()
+            await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        if result is None:
+            raise ChildFailed(f"the backup process exited with {process.returncode}: {stderr[-500:]}")
+        if "error" in result:
+            error = archive.ArchiveError if result["error"] == "archive" else ChildFailed
+            raise error(result["message"])
+        return result["value"]
 
     def _busy(self) -> BackupRefused:
         assert self.busy is not None
@@ -338,20 +356,10 @@ class BackupService:
         for listener in list(self.outcome_listeners):
             listener(event, facts)
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         self.supervisor.feed.publish("system", text)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _sqlite_copy(save: Path, target: Path) -> None:
-    source = sqlite3.connect(save)  # not read-only: a WAL left by a crash is folded in
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()

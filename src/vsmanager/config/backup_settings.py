@@ -25,6 +25,9 @@ class BackupSettings(BaseSettings):
                                      "that copy is done.")
     backup_copy: str = Field("Backups/{name}", description="Where the game puts that copy, relative "
                              "to the data folder.")
+    backup_copy_of: str = Field("", description="For a game other than Vintage Story: the path, "
+                                "relative to the data folder, that copy stands for (e.g. world); "
+                                "it is archived and restored under this name.")
     backup_timeout: PositiveSeconds = Field(600.0, description="Seconds to wait for the done line.")
     backup_keep_last: int = Field(10, ge=0, le=10_000, description="Keep the newest N backups.")
     backup_keep_daily: int = Field(7, ge=0, le=10_000, description="Keep the newest backup of each "
@@ -53,6 +56,14 @@ class BackupSettings(BaseSettings):
             if Path(path).is_absolute() or ".." in Path(path).parts:
                 raise ValueError(f"{path!r} must be relative to the data folder, e.g. Mods,WorldEdit")
         return paths
+
+    @field_validator("backup_copy_of")
+    @classmethod
+    def _copy_of_stays_inside(cls, path: str) -> str:
+        path = path.strip()
+        if path and (Path(path).is_absolute() or ".." in Path(path).parts or Path(path) == Path(".")):
+            raise ValueError(f"{path!r} must be a path inside the data folder, e.g. world")
+        return Path(path).as_posix() if path else ""
 
     @property
     def backup_path_list(self) -> list[str]:

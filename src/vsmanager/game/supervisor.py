@@ -108,6 +108,7 @@ class Supervisor:
         run = self._run if self.state in ALIVE else None
         uptime = round(time.monotonic() - run.started_monotonic, 3) if run else None
         last = self.runs.last_ended
+        latest = self.runs.latest
         return {
             "state": self.state.value,
             "pid": self.pid,
@@ -117,6 +118,8 @@ class Supervisor:
             "restarts": max(0, self.starts - 1),
             "console_id": self.feed.console_id,
             "run": self.runs.number,
+            # Where that run's lines begin: a page still reading older lines marks it there.
+            "run_first_seq": latest.first_seq if latest else None,
             "last_run": last.summary() if last else None,
             "restart_policy": self.settings.server_restart,
             "next_restart_at": self._restart_timer.at,

@@ -43,6 +43,8 @@ class ServerStatus(BaseModel):
     restarts: int
     console_id: str = Field(description="This vsmanager process's console numbering (new per start).")
     run: int | None = Field(description="The current (or latest) run, from 1; null before any.")
+    run_first_seq: int | None = Field(
+        None, description="The first seq that run's lines may have (docs/reliability.md).")
     last_run: LastRun | None = Field(description="How the latest run that ended, ended.")
     restart_policy: Literal["on-crash", "never"]
     next_restart_at: str | None = Field(description="When the game starts again after a crash.")
