@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -450,3 +450,25 @@ def test_read_after_returns_one_line_even_if_it_alone_passes_the_text_bound() ->
     buffer.append("stdout", "x" * 1000)
     buffer.append("stdout", "y")
     assert [line.seq for line in buffer.read_after(0, 100, max_text=10).lines] == [1]
+
+
+@PROPERTY
+@given(text=st.text(), by=st.none() | st.text(max_size=20), stream=st.sampled_from(STREAMS),
+       seq=st.integers(1, 2**53 - 1))
+def test_line_json_is_exactly_what_json_dumps_writes(text: str, by: str | None, stream: Stream,
+                                                      seq: int) -> None:
+    # Put together without the encoder's Python layers: byte for byte the same, whatever the
+    # text (quotes, backslashes, control characters, lone surrogates, any script).
+    line = ConsoleLine(seq, TS, stream, text, by)
+    assert line.json == json.dumps(line.as_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_utc_timestamp_of_now_is_now_across_second_boundaries() -> None:
+    # The second's prefix is cached: a stamp taken after a stamp of another second (an
+    # explicit time) still names the current second.
+    for _ in range(3):
+        utc_timestamp(1_000_000_000.5)
+        before = datetime.now(UTC)
+        stamp = datetime.fromisoformat(utc_timestamp())
+        after = datetime.now(UTC)
+        assert before - timedelta(microseconds=1) <= stamp <= after

@@ -44,6 +44,35 @@ async def test_a_cancelled_reader_is_forgotten() -> None:
     assert feed._waiters == []
 
 
+async def test_a_reader_that_timed_out_again_and_again_leaves_nothing_behind() -> None:
+    # A watcher of a quiet console times out once a second for days: no waiter may pile up.
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    for _ in range(20):
+        await feed.wait(0, feed.status_version, timeout=0.001)
+        await feed.wait_status(feed.status_version, timeout=0.001)
+    cancelled = asyncio.create_task(feed.wait(0, feed.status_version))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    assert feed._waiters == [] and feed._status_waiters == []
+
+
+async def test_a_status_reader_sleeps_through_lines_and_wakes_for_the_status() -> None:
+    feed = ConsoleFeed(ConsoleBuffer(100, 1_000_000))
+    reader = asyncio.create_task(feed.wait_status(feed.status_version))
+    await asyncio.sleep(0)
+    for n in range(100):
+        feed.publish("stdout", f"line {n}")
+    await asyncio.sleep(0.01 * TIME_SCALE)
+    assert not reader.done()
+    feed.publish_status({"state": "running"})
+    await asyncio.wait_for(reader, 5 * TIME_SCALE)
+    ending = asyncio.create_task(feed.wait_status(feed.status_version))
+    await asyncio.sleep(0)
+    feed.end()
+    await asyncio.wait_for(ending, 5 * TIME_SCALE)
+
+
 async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
     clock = TickClock()
     loop = asyncio.get_running_loop()

@@ -35,3 +35,20 @@ async def test_the_console_watcher_ends_with_the_feed_and_never_spins() -> None:
         await asyncio.sleep(0.05)
         counter.cancel()
         assert ticks > 10  # the loop kept turning: the watcher did not hold it
+
+
+async def test_the_console_watcher_without_match_rules_is_not_woken_by_lines() -> None:
+    # A busy console costs the notifications nothing per line unless a target matches lines;
+    # players come and go with the status, which still wakes it.
+    settings = Settings(server_command=simulator_command())
+    feed = ConsoleFeed(ConsoleBuffer(1000, 1024 * 1024))
+    supervisor = Supervisor(settings, feed)
+    async with Notifier(settings) as notifier:
+        watcher = asyncio.create_task(watch_console(feed, supervisor, notifier))
+        await asyncio.sleep(0.05)
+        assert feed._waiters == [] and len(feed._status_waiters) == 1
+        for n in range(100):
+            feed.publish("stdout", f"line {n}")
+        assert len(feed._status_waiters) == 1  # not woken: still the same wait
+        feed.end()
+        await asyncio.wait_for(watcher, 2)

@@ -23,7 +23,7 @@ def test_text_frames_mark_commands_and_end_at_the_last_line() -> None:
     buffer.append("command", "/help")
     gap, frames, count, end = text_frames(buffer, 0, 10, 1 << 20)
     assert (gap, count, end) == (None, 2, 2)
-    assert frames == [text_frame("one"), text_frame("[CMD] /help")]
+    assert frames == text_frame("one") + text_frame("[CMD] /help")  # one write
 
 
 def test_text_frames_report_the_gap_a_far_behind_client_missed() -> None:
@@ -33,7 +33,7 @@ def test_text_frames_report_the_gap_a_far_behind_client_missed() -> None:
     gap, frames, count, end = text_frames(buffer, 2, 3, 1 << 20)
     assert gap is not None and (gap.from_seq, gap.to_seq) == (3, 5)
     assert (count, end) == (3, 8)
-    assert frames[0] == text_frame("line 5")
+    assert frames.startswith(text_frame("line 5"))
 
 
 def test_shared_frames_build_once_per_newest_line() -> None:

@@ -34,8 +34,13 @@ class ConsoleFeed:
         self.counters = ConsoleCounters()  # read by /metrics when scraped
         # The futures of the readers waiting now; publishing wakes them all and forgets
         # them, so a line published while nobody waits costs nothing.
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[bool]] = []
+        self._status_waiters: list[asyncio.Future[bool]] = []  # woken by the status only
         self.clock = TickClock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Called once a loop turn after lines or a status came (see listen).
+        self._listeners: list[Callable[[], None]] = []
+        self._notifying = False
         # The last batch read, by (cursor, newest seq, limit, text bound): a new line or an
         # eviction changes the newest seq, so a hit is always what a fresh read would give.
         self._batch_key: tuple[int, int, int, int] = (-1, -1, 0, 0)
@@ -56,7 +61,7 @@ class ConsoleFeed:
     def publish(self, stream: Stream, text: str, by: str | None = None) -> ConsoleLine:
         line = self.buffer.append(stream, text, by=by)
         self.counters.line_read(stream, text)
-        if self._waiters:
+        if self._waiters or self._listeners:
             self._wake()
         return line
 
@@ -74,37 +79,95 @@ class ConsoleFeed:
         else:
             self._status = status
         self.status_version += 1
-        self._wake()
+        self._wake_status()
 
     def end(self) -> None:
         """vsmanager is shutting down and the game is down: readers send what they have not
         sent yet, then close."""
         self.ended = True
-        self._wake()
+        self._wake_status()
 
     async def wait(self, seq: int, status_version: int, timeout: float | None = None) -> None:
         """Return once there is a line after ``seq``, a status newer than the given one, or
         the end (or the timeout passed)."""
         if self.buffer.last_seq > seq or self.status_version != status_version or self.ended:
             return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            if timeout is None:
-                await waiter
-            else:
-                await asyncio.wait({waiter}, timeout=timeout)
-        finally:
-            if not waiter.done():
-                waiter.cancel()
-                # Cancelled readers are rare (a disconnect); removing them is O(n) once.
-                self._waiters.remove(waiter)
+        await _wait_in(self._running_loop(), self._waiters, timeout)
+
+    async def wait_status(self, status_version: int, timeout: float | None = None) -> None:
+        """Return once the status is newer than the given one, or the end (or the timeout
+        passed). Lines alone do not wake it: a reader that only needs the status (players
+        come and go with it) costs a busy console nothing per line."""
+        if self.status_version != status_version or self.ended:
+            return
+        await _wait_in(self._running_loop(), self._status_waiters, timeout)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        # Looked up again only when the loop it had stopped: asyncio.get_running_loop()
+        # makes a getpid() system call on Python 3.11, and readers wait once a turn.
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
+    def listen(self, callback: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Call ``callback`` in ``loop`` once a turn in which lines, a status or the end came,
+        after the turn's lines are all in: a plain callback, no task to wake (the broadcast
+        of caught-up clients, stream/broadcast.py). Until :meth:`unlisten`."""
+        if callback not in self._listeners:
+            self._listeners.append(callback)
+        self._loop = loop
+
+    def unlisten(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
+        loop = self._loop
+        if self._listeners and not self._notifying and loop is not None and not loop.is_closed():
+            self._notifying = True
+            loop.call_soon(self._notify)
+
+    def _notify(self) -> None:
+        self._notifying = False
+        for callback in list(self._listeners):
+            callback()
+
+    def _wake_status(self) -> None:
+        waiters, self._status_waiters = self._status_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+        self._wake()
+
+
+async def _wait_in(loop: asyncio.AbstractEventLoop, waiters: list[asyncio.Future[bool]],
+                   timeout: float | None) -> None:
+    """Wait on a new future in ``waiters`` (woken with True) or until ``timeout`` (False)."""
+    waiter: asyncio.Future[bool] = loop.create_future()
+    waiters.append(waiter)
+    # A timer on the future itself: asyncio.wait() would add a set, a callback and a
+    # future per wait, and a watcher of the console waits this way once a line.
+    timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
+    try:
+        await waiter
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if not waiter.done() or waiter.cancelled() or waiter.result() is False:
+            waiter.cancel()
+            # Cancelled or timed-out waiters are rare (a disconnect, a quiet console's
+            # watcher once a second); removing them is O(n) once.
+            waiters.remove(waiter)
+
+
+def _time_out(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ class LineSplitter:
             return []
         if self._after_return or b"\r" in data:
             return self._feed_each(data)
+        if not self._pending and data.find(b"\n") == len(data) - 1 <= self.max_line_bytes:
+            return [_decode(data[:-1])]  # the usual chunk of a quiet console: one whole line
         # The usual chunk: LF-ended lines. The whole lines between its first and last LF are
         # decoded in one call and split on "\n", the same lines as one at a time (no UTF-8
         # sequence contains a LF, so an invalid one is replaced the same way either side).

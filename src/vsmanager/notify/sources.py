@@ -22,6 +22,9 @@ log = structlog.get_logger("vsmanager.notify")
 LAST_LINES = 10
 READ_BATCH = 1000
 KEYS_POLL_S = 2.0
+# With match rules, the watcher reads the console at most this often: a notification is
+# not a matter of milliseconds, and a busy console's lines are then read in batches.
+MATCH_PAUSE_S = 0.1
 
 
 class GameEvents:
@@ -67,17 +70,45 @@ class GameEvents:
 
 
 async def watch_console(feed: ConsoleFeed, supervisor: Supervisor, notifier: Notifier) -> None:
-    """Read the console from now on: rule matches per target, and who joined or left."""
+    """Read the console from now on: rule matches per target, and who joined or left.
+
+    Without a rule to match, lines are not read at all: the players come and go with the
+    status, so only the status wakes the watcher, and a busy console costs it nothing. With
+    rules, it reads at most every :data:`MATCH_PAUSE_S`, the lines of that while at once.
+    """
     cursor = feed.buffer.last_seq
     matchers: dict[str, tuple[object, LineMatcher]] = {}
     players = set(supervisor.game.players)
     while not feed.ended:  # once ended, wait() no longer waits: nothing more comes
-        await feed.wait(cursor, feed.status_version, timeout=1.0)
-        now = time.monotonic()
         for target in notifier.targets:
             known = matchers.get(target.name)
             if (known is None or known[0] is not target.match) and target.match:
                 matchers[target.name] = (target.match, LineMatcher(target.match))
+        if matchers:
+            await feed.wait(cursor, feed.status_version, timeout=1.0)
+        else:
+            await feed.wait_status(feed.status_version, timeout=1.0)
+            cursor = feed.buffer.last_seq
+        now = time.monotonic()
+        if matchers:
+            cursor = _match_lines(feed, cursor, matchers, notifier, now)
+        for name, (_, matcher) in matchers.items():
+            for rule, held in matcher.flush(now):
+                notifier.emit_to(name, "console_match", {"rule": rule, "line": None, "held_back": held})
+        current = set(supervisor.game.players)
+        for player in sorted(current - players):
+            notifier.emit("player_joined", {"player": player})
+        for player in sorted(players - current):
+            notifier.emit("player_left", {"player": player})
+        players = current
+        if matchers and not feed.ended:
+            await asyncio.sleep(MATCH_PAUSE_S)
+
+
+def _match_lines(feed: ConsoleFeed, cursor: int, matchers: dict[str, tuple[object, LineMatcher]],
+                 notifier: Notifier, now: float) -> int:
+    """Every line after ``cursor`` through the matchers; the cursor after them."""
+    while True:
         batch = feed.buffer.read_after(cursor, READ_BATCH)
         for line in batch.lines:
             if line.stream not in ("stdout", "stderr"):
@@ -90,15 +121,8 @@ async def watch_console(feed: ConsoleFeed, supervisor: Supervisor, notifier: Not
             cursor = batch.lines[-1].seq
         elif batch.gap is not None:
             cursor = batch.gap.to_seq
-        for name, (_, matcher) in matchers.items():
-            for rule, held in matcher.flush(now):
-                notifier.emit_to(name, "console_match", {"rule": rule, "line": None, "held_back": held})
-        current = set(supervisor.game.players)
-        for player in sorted(current - players):
-            notifier.emit("player_joined", {"player": player})
-        for player in sorted(players - current):
-            notifier.emit("player_left", {"player": player})
-        players = current
+        if cursor >= feed.buffer.last_seq:
+            return cursor
 
 
 async def watch_keys(keyring: KeyRing, notifier: Notifier) -> None:

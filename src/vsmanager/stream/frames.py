@@ -43,6 +43,18 @@ class SharedFrames:
         self._seq = -1
         self._entries: dict[tuple[Any, ...], Any] = {}
 
+    def peek(self, newest_seq: int, key: tuple[Any, ...]) -> Any:
+        """The entry for ``key`` while ``newest_seq`` is the newest line, or None (then
+        :meth:`put` it): :meth:`get` without a function to build it."""
+        if newest_seq != self._seq:
+            self._entries.clear()
+            self._seq = newest_seq
+        return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], entry: Any) -> Any:
+        self._entries[key] = entry
+        return entry
+
     def get(self, newest_seq: int, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if newest_seq != self._seq:
             self._entries.clear()
@@ -65,11 +77,13 @@ def shared_frames(feed: ConsoleFeed) -> SharedFrames:
 
 
 def text_frames(buffer: ConsoleBuffer, cursor: int, limit: int,
-                max_text: int) -> tuple[Gap | None, list[bytes], int, int]:
+                max_text: int) -> tuple[Gap | None, bytes, int, int]:
     """What a text client at ``cursor`` writes next: the gap it missed, if any, a frame per
-    line (``[CMD]`` marking commands), how many, and the cursor after them."""
+    line (``[CMD]`` marking commands) joined in one write, how many, and the cursor after
+    them."""
     batch = buffer.read_after(cursor, limit, max_text)
     lines = batch.lines
     if not lines:
-        return batch.gap, [], 0, batch.gap.to_seq if batch.gap else cursor
-    return batch.gap, [text_frame(line.as_text()) for line in lines], len(lines), lines[-1].seq
+        return batch.gap, b"", 0, batch.gap.to_seq if batch.gap else cursor
+    return (batch.gap, b"".join([text_frame(line.as_text()) for line in lines]), len(lines),
+            lines[-1].seq)

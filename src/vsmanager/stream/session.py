@@ -2,6 +2,9 @@
 
 Each client reads the shared buffer through its own cursor in its own task; nothing it does
 can slow the pipe readers or another client. See docs/streaming.md for the protocol.
+
+Over 350 lines: one client's sending (its own loop, and its share of the broadcast while it is
+caught up, which must agree on every frame) and its receiving read best side by side.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
 from vsmanager.edge.ws_protocol import FRAME_WRITER, ConsoleWebSocketProtocol
 from vsmanager.game.supervisor import LifecycleError, Supervisor
+from vsmanager.stream.broadcast import broadcast_of
 from vsmanager.stream.frames import shared_frames, text_frame, text_frames
 from vsmanager.stream.options import StreamOptions
 from vsmanager.stream.server_send import SERVER_SEND
@@ -86,6 +90,10 @@ class ConsoleSession:
             writer if isinstance(writer, ConsoleWebSocketProtocol) and writer.writes_frames
             else None)
         self._shared = shared_frames(feed)
+        self._broadcast = broadcast_of(feed)
+        # Where this client is while the broadcast serves it (see _park and deliver).
+        self._cursor = 0
+        self._seen_status = -1
         self._pending: list[Any] = []  # frames owed (bytes with a writer, else text)
         self._pending_frames = 0
         fps = options.frames_per_second
@@ -168,8 +176,14 @@ class ConsoleSession:
                     self._ended = True
                     return
                 await self._flush()
+                if (self.feed.buffer.last_seq > cursor or self.feed.ended
+                        or (self._json and seen_status != self.feed.status_version)):
+                    continue  # more came while the write waited
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
-                await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
+                if self._writer is not None and self._interval() < MIN_PACING_S:
+                    cursor = await self._park(cursor, seen_status)
+                else:
+                    await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
             cursor = self._queue_json_batch(cursor) if self._json else self._queue_text_batch(cursor)
             await self._flush()
@@ -205,25 +219,81 @@ class ConsoleSession:
         if gap is not None:
             self._queue_gap(gap)
         if count:
-            self._pending.extend(data)
+            if self._writer is None:
+                self._pending.extend(data)
+            else:
+                self._pending.append(data)
             self._pending_frames += count
             self.lines_sent += count
         return end
 
-    def _next_tick(self) -> asyncio.Future[None] | None:
+    def _interval(self) -> float:
         # Writes, not lines, cost CPU (see docs/streaming.md): the process-wide budget is
-        # shared among clients. Past a few clients, each sleeps after a write until the next
-        # tick of the feed's clock, while lines pile up for the next write (one JSON frame,
-        # or a frame per line in text); ticks are shared, so caught-up clients wake together
-        # and write the same bytes. A big crowd ticks in groups spread over the interval: a
-        # burst of 100 writes takes a few milliseconds, which the clients served last in it
-        # would wait on every write.
-        readers = self.feed.readers
-        interval = max(readers / self.settings.ws_frames_per_second, self._min_interval)
+        # shared among clients, and a client may ask for fewer writes.
+        return max(self.feed.readers / self.settings.ws_frames_per_second, self._min_interval)
+
+    def _next_tick(self) -> asyncio.Future[None] | None:
+        # Past a few clients, each sleeps after a write until the next tick of the feed's
+        # clock, while lines pile up for the next write (one JSON frame, or a frame per line
+        # in text); ticks are shared, so caught-up clients wake together and write the same
+        # bytes. A big crowd ticks in groups spread over the interval: a burst of 100 writes
+        # takes a few milliseconds, which the clients served last in it would wait on every
+        # write.
+        interval = self._interval()
         if interval < MIN_PACING_S:
             return None
-        groups = -(-readers // TICK_GROUP_CLIENTS)
+        groups = -(-self.feed.readers // TICK_GROUP_CLIENTS)
         return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
+
+    async def _park(self, cursor: int, seen_status: int) -> int:
+        """Leave this caught-up client to the feed's broadcast until it is owed more than
+        lines it can write at once; the cursor then."""
+        self._cursor, self._seen_status = cursor, seen_status
+        await self._broadcast.park(self)
+        return self._cursor
+
+    def deliver(self) -> bool:
+        """The broadcast's turn: write the lines this parked client is owed, the same bytes
+        as every client at its cursor, if its socket takes them at once. False when it is
+        owed anything else (a gap, a status, the end, a paced write) or its socket is full:
+        its own loop takes over."""
+        feed, cursor = self.feed, self._cursor
+        if feed.ended or (self._json and self._seen_status != feed.status_version):
+            return False
+        buffer = feed.buffer
+        newest = buffer.last_seq
+        if newest <= cursor:
+            return True
+        writer = self._writer
+        if (writer is None or not writer.writable.is_set()
+                or feed.readers / self.settings.ws_frames_per_second >= MIN_PACING_S):
+            return False
+        limit = self.settings.ws_max_batch_lines
+        shared = self._shared
+        if self._json:
+            batch = feed.json_batch(cursor, limit, MAX_FRAME_TEXT)
+            if batch.gap is not None:
+                return False
+            key: tuple[object, ...] = ("json", cursor, batch.end)
+            data = shared.peek(newest, key)
+            if data is None:
+                data = shared.put(key, text_frame(batch.frame))
+            frames, count, end = 1, batch.count, batch.end
+        else:
+            key = ("text", cursor, limit)
+            entry = shared.peek(newest, key)
+            if entry is None:
+                entry = shared.put(key, text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
+            gap, data, count, end = entry
+            if gap is not None:
+                return False
+            frames = count
+        writer.write_frames(data)
+        self._cursor = end
+        self.lines_sent += count
+        feed.counters.frames_written(frames, 0.0)
+        # Owed more than one write holds (a burst past the batch size): its loop sends it.
+        return end >= newest
 
     def _queue_gap(self, gap: Gap) -> None:
         self.feed.counters.gap_sent(gap.count)
