@@ -21,11 +21,12 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vsmanager.backups import archive
-from vsmanager.backups.members import HostileArchive
 from vsmanager.backups.priority import lower_this_thread
+
+if TYPE_CHECKING:
+    from vsmanager.backups import archive
 
 _PR_SET_PDEATHSIG = 1
 PROGRESS_EVERY = 4 << 20  # bytes between progress lines
@@ -37,6 +38,8 @@ def encode_entries(entries: list[archive.Entry]) -> list[dict[str, Any]]:
 
 
 def _decode_entries(found: list[dict[str, Any]]) -> list[archive.Entry]:
+    from vsmanager.backups import archive
+
     return [archive.Entry(e["name"], Path(e["source"]) if e["source"] else None,
                           base64.b64decode(e["data"]) if e["data"] is not None else None) for e in found]
 
@@ -52,6 +55,8 @@ class _Progress:
 
 
 def _run(request: dict[str, Any]) -> Any:
+    from vsmanager.backups import archive
+
     op, progress = request["op"], _Progress()
     if op == "write":
         return archive.write_archive(Path(request["target"]), _decode_entries(request["entries"]),
@@ -73,6 +78,11 @@ def _die_with_parent() -> None:
 def main() -> int:
     _die_with_parent()
     lower_this_thread()  # the child's one thread: the whole child
+    # Imported only now, at the idle priority: archive's imports (zstandard, tarfile, sqlite3)
+    # are the start-up's CPU, and at the parent's priority they took it from the console.
+    from vsmanager.backups import archive
+    from vsmanager.backups.members import HostileArchive
+
     request = json.loads(sys.stdin.read())
     try:
         result: dict[str, Any] = {"value": _run(request)}
