@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from harness import simulator_command
 from vsmanager.config.settings import Settings
@@ -13,12 +15,17 @@ from vsmanager.notify.notifier import Notifier
 from vsmanager.notify.sources import watch_console
 
 
-async def test_the_console_watcher_ends_with_the_feed_and_never_spins() -> None:
+@contextlib.asynccontextmanager
+async def watched() -> AsyncIterator[tuple[ConsoleFeed, asyncio.Task[None]]]:
+    """A feed, and the notifications' console watcher reading it (no target configured)."""
     settings = Settings(server_command=simulator_command())
     feed = ConsoleFeed(ConsoleBuffer(1000, 1024 * 1024))
-    supervisor = Supervisor(settings, feed)
     async with Notifier(settings) as notifier:
-        watcher = asyncio.create_task(watch_console(feed, supervisor, notifier))
+        yield feed, asyncio.create_task(watch_console(feed, Supervisor(settings, feed), notifier))
+
+
+async def test_the_console_watcher_ends_with_the_feed_and_never_spins() -> None:
+    async with watched() as (feed, watcher):
         feed.publish("stdout", "a line")
         await asyncio.sleep(0.05)
         ticks = 0
@@ -40,11 +47,7 @@ async def test_the_console_watcher_ends_with_the_feed_and_never_spins() -> None:
 async def test_the_console_watcher_without_match_rules_is_not_woken_by_lines() -> None:
     # A busy console costs the notifications nothing per line unless a target matches lines;
     # players come and go with the status, which still wakes it.
-    settings = Settings(server_command=simulator_command())
-    feed = ConsoleFeed(ConsoleBuffer(1000, 1024 * 1024))
-    supervisor = Supervisor(settings, feed)
-    async with Notifier(settings) as notifier:
-        watcher = asyncio.create_task(watch_console(feed, supervisor, notifier))
+    async with watched() as (feed, watcher):
         await asyncio.sleep(0.05)
         assert feed._waiters == [] and len(feed._status_waiters) == 1
         for n in range(100):
