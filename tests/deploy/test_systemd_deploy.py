@@ -249,7 +249,10 @@ def test_kill_9_of_vsmanager_still_stops_the_game_its_own_way_then_systemd_bring
     print("\nafter kill -9, the last resort said:\n  " + "\n  ".join(
         f"+{e.at - killed:5.2f} s  {e.message}" for e in last_resort))
     assert any("sending it '/stop'" in text for text in said), said
-    assert any("Handling Console Command /stop" in line for line in game), game
+    # The game stopped because of the console's /stop (its own words for it). Its echo of the
+    # command ("Handling Console Command /stop") was missing from the journal in one CI run of
+    # five, with every later line there: not explained yet, so not what this test stands on.
+    assert any("Stop reason: by console" in line for line in game), game
     assert any(SAVED in line for line in game) and game[-1].endswith("Stopped the server!"), game
     assert not any("SIGTERM" in text or "SIGKILL" in text for text in said), said
     # Nothing SIGKILLed the game: systemd left the unit's other processes alone.
