@@ -27,75 +27,77 @@ Handler = Callable[[argparse.Namespace, Endpoint], Coroutine[Any, Any, int]]
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
-    console = commands.add_parser(
-        "console", help="stream the console of a running vsmanager (and send commands)",
+    console = _command(
+        commands, "console", tail_command.run,
+        help="stream the console of a running vsmanager (and send commands)",
         description="Print the console of a running vsmanager: its history, then live lines "
         "when following. Interactive (a prompt for commands) when stdin and stdout are "
         "terminals. Notices go to stderr; console lines alone go to stdout.",
-        epilog=EPILOG,
     )
     add_connection_arguments(console)
     tail_command.add_arguments(console)
-    console.set_defaults(handler=_handler(tail_command.run))
 
-    status = commands.add_parser(
-        "status", help="show the game server's state, players, version and resources",
+    status = _command(
+        commands, "status", status_command.run_status,
+        help="show the game server's state, players, version and resources",
         description="Show the game server's state, uptime, runs and restarts, version, "
         "players and the newest resource sample (the admin or the monitor key).",
-        epilog=EPILOG,
     )
     add_connection_arguments(status)
     status_command.add_arguments(status)
-    status.set_defaults(handler=_handler(status_command.run_status))
 
     for action in ("start", "stop", "restart"):
-        parser = commands.add_parser(
-            action, help=f"{action} the game server and wait for it",
+        parser = _command(
+            commands, action, lifecycle.run_action, action=action,
+            help=f"{action} the game server and wait for it",
             description=f"Ask vsmanager to {action} the game server and wait until it is "
             f"{'stopped' if action == 'stop' else 'running'} (a spinner on a terminal).",
-            epilog=EPILOG,
         )
         add_connection_arguments(parser)
         lifecycle.add_arguments(parser)
-        parser.set_defaults(handler=_handler(lifecycle.run_action), action=action)
 
-    send = commands.add_parser(
-        "send", help="send one console command and print the lines that follow",
+    send = _command(
+        commands, "send", lifecycle.run_send,
+        help="send one console command and print the lines that follow",
         description="Send one command to the game server's console, then print the console "
         "lines that follow it for --wait seconds.",
-        epilog=EPILOG,
     )
     add_connection_arguments(send)
     send.add_argument("command", help='the command, e.g. "/announce hello" (quote it)')
     send.add_argument("--wait", type=seconds_argument, default=2.0, metavar="S",
                       help="print the lines that follow for S seconds (default 2; 0: none)")
     add_output_arguments(send)
-    send.set_defaults(handler=_handler(lifecycle.run_send))
 
-    backup = commands.add_parser(
-        "backup", help="make, list, verify, download, delete or restore backups",
+    backup = _command(
+        commands, "backup", backup_command.run,
+        help="make, list, verify, download, delete or restore backups",
         description="Backups of the world (docs/backups.md): the admin key for all but list.",
-        epilog=EPILOG,
     )
     add_connection_arguments(backup)
     backup_command.add_arguments(backup)
-    backup.set_defaults(handler=_handler(backup_command.run))
 
-    schedule = commands.add_parser(
-        "schedule", help="list, show, add, remove, pause, resume, run or skip schedules",
+    schedule_command.add_schedule_arguments(_command(
+        commands, "schedule", schedule_command.run_schedule,
+        help="list, show, add, remove, pause, resume, run or skip schedules",
         description="The schedules of a running vsmanager (docs/automation.md). Changes need "
-        "the admin key; list and show also take the monitor key.", epilog=EPILOG,
-    )
-    schedule_command.add_schedule_arguments(schedule)
-    schedule.set_defaults(handler=_handler(schedule_command.run_schedule))
-
-    notify = commands.add_parser(
-        "notify", help="list notification targets or send one a test message",
+        "the admin key; list and show also take the monitor key.",
+    ))
+    schedule_command.add_notify_arguments(_command(
+        commands, "notify", schedule_command.run_notify,
+        help="list notification targets or send one a test message",
         description="The notification targets of a running vsmanager, masked, with their last "
-        "delivery (docs/automation.md).", epilog=EPILOG,
-    )
-    schedule_command.add_notify_arguments(notify)
-    notify.set_defaults(handler=_handler(schedule_command.run_notify))
+        "delivery (docs/automation.md).",
+    ))
+
+
+def _command(commands: argparse._SubParsersAction[Any], name: str, run: Handler, *, help: str,
+             description: str, **defaults: object) -> argparse.ArgumentParser:
+    """One client command: its parser (with the exit codes as its epilog), run through
+    _handler, which turns failures into those codes."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=description, epilog=EPILOG)
+    parser.set_defaults(handler=_handler(run), **defaults)
+    return parser
 
 
 def _handler(run: Handler) -> Callable[[argparse.Namespace], int]:
