@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from harness import TIME_SCALE
-from vsmanager.game.sim_world import check_invariant
+from vsmanager.game.sim_world import World, check_invariant
 
 
 def _simulate(data: Path, *args: str) -> subprocess.Popen[str]:
@@ -49,3 +49,20 @@ def test_genbackup_copies_a_consistent_save_while_the_world_is_written_hard(tmp_
     live_tx, _ = check_invariant(tmp_path / "Saves" / "default.vcdbs")
     assert live_tx > tx  # the world went on being written after the copy
     assert not (tmp_path / "Saves" / "default.vcdbs-wal").exists()  # checkpointed on /stop
+
+
+def test_the_invariant_check_reads_one_moment_of_a_save_being_written(tmp_path: Path) -> None:
+    # The check once read the counter, the ledger and the chunks in three snapshots, and called a
+    # save torn when a transaction landed between them (tx 374, chunks 375).
+    world = World(tmp_path, writes_per_second=2000, chunk_bytes=64)
+    world.start()
+    try:
+        checks, last_tx = 0, 0
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            tx, total = check_invariant(world.path)
+            assert total == 0 and tx >= last_tx
+            checks, last_tx = checks + 1, tx
+    finally:
+        world.stop()
+    assert checks > 50 and last_tx > 100  # it really read while the world was written

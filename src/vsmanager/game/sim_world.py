@@ -38,12 +38,15 @@ def save_path(data_dir: Path) -> Path:
 
 def check_invariant(db: Path) -> tuple[int, int]:
     """(last transaction, ledger sum) of a save; raise ValueError if it is inconsistent."""
+    # One statement is one read snapshot: three separate reads of a save the game is writing
+    # would see different transactions and report a tear that is not there.
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'tx'").fetchone()
-        tx = int(row[0]) if row else 0
-        total = int(conn.execute("SELECT COALESCE(SUM(amount), 0) FROM ledger").fetchone()[0])
-        chunks = int(conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        row = conn.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'tx'),"
+            " (SELECT COALESCE(SUM(amount), 0) FROM ledger),"
+            " (SELECT COUNT(*) FROM chunks)").fetchone()
     conn.close()
+    tx, total, chunks = int(row[0] or 0), int(row[1]), int(row[2])
     if total != 0 or chunks != tx:
         raise ValueError(f"inconsistent save: tx {tx}, ledger sum {total}, chunks {chunks}")
     return tx, total
