@@ -43,6 +43,7 @@ from vsmanager.stream.session import (
     close_before_streaming,
     describe_client,
     session_summary,
+    start_cursor,
 )
 from vsmanager.stream.watchdog import SendWatchdog
 
@@ -222,8 +223,10 @@ async def console_ws(websocket: WebSocket) -> None:
         audit(websocket, "command", identity, via="websocket", command=text)
 
     with gatekeeper.revocation(identity) as revoked:
+        start = start_cursor(feed, options)  # before the client can see its connection open
         await websocket.accept()
-        session = ConsoleSession(websocket, feed, supervisor, settings, options, client, run_command)
+        session = ConsoleSession(websocket, feed, supervisor, settings, options, client, start,
+                                 run_command)
         log.info("console_ws_connected", client=client, key_name=identity.name, format=options.format,
                  after=options.after,
                  history_lines=options.history_lines if options.after is None else None)

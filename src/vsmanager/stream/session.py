@@ -51,6 +51,9 @@ _CLOSE_TIMEOUT_S = 2.0
 # (Python's websockets refuses frames over 1 MiB by default).
 MAX_FRAME_TEXT = 256 * 1024
 
+# Where a client starts: its cursor, and an error frame (code, message) to send first.
+Start = tuple[int, tuple[str, str] | None]
+
 
 class ConsoleSession:
     """Streams the console to one accepted WebSocket and takes its commands."""
@@ -63,9 +66,11 @@ class ConsoleSession:
         settings: Settings,
         options: StreamOptions,
         client: str,
+        start: Start,
         on_command: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.ws = websocket
+        self._start = start
         self.feed = feed
         self.supervisor = supervisor
         self.settings = settings
@@ -134,30 +139,8 @@ class ConsoleSession:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _start_cursor(self) -> tuple[int, tuple[str, str] | None]:
-        """Where the cursor starts, and the error frame to send first, if any."""
-        buffer = self.feed.buffer
-        after, console_id = self.options.after, self.options.console_id
-        fresh = max(buffer.first_seq - 1, buffer.last_seq - self.options.history_lines)
-        if console_id is not None and console_id != self.feed.console_id:
-            # Its seqs number another vsmanager's lines: none of ours follows them.
-            return fresh, ("console_restarted", (
-                f"vsmanager has restarted since console {console_id}: this is console "
-                f"{self.feed.console_id}, numbered afresh; its lines follow as for a new client"
-            ))
-        if after is None:
-            return fresh, None
-        if after > buffer.last_seq:
-            # A seq from before vsmanager restarted: this console's numbering began again.
-            notice = (
-                f"after={after} is newer than the newest line ({buffer.last_seq}); "
-                "vsmanager has restarted since, sending everything it holds"
-            )
-            return buffer.first_seq - 1, ("after_out_of_range", notice)
-        return after, None
-
     async def _send_loop(self) -> None:
-        cursor, notice = self._start_cursor()
+        cursor, notice = self._start
         seen_status = -1
         if notice:
             self._queue_error(*notice)
@@ -407,6 +390,33 @@ class ConsoleSession:
             await self._send_error("invalid_command", str(exc))
         except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
+
+
+def start_cursor(feed: ConsoleFeed, options: StreamOptions) -> Start:
+    """Where a client's cursor starts, and the error frame to send first, if any.
+
+    Taken before the handshake's answer goes out: a line that comes after the client sees
+    its connection open is one it must get, even with ``history_lines=0``.
+    """
+    buffer = feed.buffer
+    after, console_id = options.after, options.console_id
+    fresh = max(buffer.first_seq - 1, buffer.last_seq - options.history_lines)
+    if console_id is not None and console_id != feed.console_id:
+        # Its seqs number another vsmanager's lines: none of ours follows them.
+        return fresh, ("console_restarted", (
+            f"vsmanager has restarted since console {console_id}: this is console "
+            f"{feed.console_id}, numbered afresh; its lines follow as for a new client"
+        ))
+    if after is None:
+        return fresh, None
+    if after > buffer.last_seq:
+        # A seq from before vsmanager restarted: this console's numbering began again.
+        notice = (
+            f"after={after} is newer than the newest line ({buffer.last_seq}); "
+            "vsmanager has restarted since, sending everything it holds"
+        )
+        return buffer.first_seq - 1, ("after_out_of_range", notice)
+    return after, None
 
 
 def describe_client(websocket: WebSocket) -> str:
