@@ -293,6 +293,20 @@ async def test_resume_after_eviction_reports_the_gap_first() -> None:
         assert "lines skipped" in notice
 
 
+async def test_a_fresh_client_of_a_small_fast_buffer_gets_history_without_a_gap() -> None:
+    # The start is fixed when the handshake is answered; history evicted while the answer went
+    # out was never owed, so no gap frame for it, and the lines after it follow without a hole.
+    with run_vsmanager(simulator_command("--events-per-second", "2000"),
+                       console_buffer_lines=20) as vsm:
+        vsm.wait_for_state("running")
+        for _ in range(15):
+            async with open_ws(vsm, format="json") as ws:
+                frames = [await next_json(ws) for _ in range(4)]
+            assert [f["type"] for f in frames] == ["status", "lines", "lines", "lines"]
+            seqs = [line["seq"] for f in frames[1:] for line in f["lines"]]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
 async def test_resume_from_a_future_seq_says_so_and_sends_all(chatty: VsManager) -> None:
     last = chatty.history(lines=1)["last_seq"]
     async with open_ws(chatty, format="json", after=last + 10_000) as ws:

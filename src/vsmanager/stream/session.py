@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -51,8 +51,15 @@ _CLOSE_TIMEOUT_S = 2.0
 # (Python's websockets refuses frames over 1 MiB by default).
 MAX_FRAME_TEXT = 256 * 1024
 
-# Where a client starts: its cursor, and an error frame (code, message) to send first.
-Start = tuple[int, tuple[str, str] | None]
+class Start(NamedTuple):
+    """Where a client starts, fixed when its handshake is answered."""
+
+    cursor: int
+    notice: tuple[str, str] | None  # an error frame (code, message) to send first
+    # Lines up to here are history, sent as far as the buffer still holds them when sending
+    # begins; a line after it was written once the client could see its connection open, so
+    # it is owed, and its loss is a gap.
+    history_end: int
 
 
 class ConsoleSession:
@@ -140,7 +147,10 @@ class ConsoleSession:
     # -- sending --------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        cursor, notice = self._start
+        cursor, notice, history_end = self._start
+        # History evicted while the handshake went out is not owed (no gap for it); lines
+        # since are.
+        cursor = max(cursor, min(self.feed.buffer.first_seq - 1, history_end))
         seen_status = -1
         if notice:
             self._queue_error(*notice)
@@ -403,20 +413,20 @@ def start_cursor(feed: ConsoleFeed, options: StreamOptions) -> Start:
     fresh = max(buffer.first_seq - 1, buffer.last_seq - options.history_lines)
     if console_id is not None and console_id != feed.console_id:
         # Its seqs number another vsmanager's lines: none of ours follows them.
-        return fresh, ("console_restarted", (
+        return Start(fresh, ("console_restarted", (
             f"vsmanager has restarted since console {console_id}: this is console "
             f"{feed.console_id}, numbered afresh; its lines follow as for a new client"
-        ))
+        )), buffer.last_seq)
     if after is None:
-        return fresh, None
+        return Start(fresh, None, buffer.last_seq)
     if after > buffer.last_seq:
         # A seq from before vsmanager restarted: this console's numbering began again.
         notice = (
             f"after={after} is newer than the newest line ({buffer.last_seq}); "
             "vsmanager has restarted since, sending everything it holds"
         )
-        return buffer.first_seq - 1, ("after_out_of_range", notice)
-    return after, None
+        return Start(buffer.first_seq - 1, ("after_out_of_range", notice), buffer.last_seq)
+    return Start(after, None, after)
 
 
 def describe_client(websocket: WebSocket) -> str:
