@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from vsmanager.access.gatekeeper import REVOKED_REASON
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import Gap
 from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_command
@@ -90,7 +91,9 @@ class ConsoleSession:
         self.sending_since: float | None = None  # loop time the pending send began
         self._json = options.format == "json"
         self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._too_slow = False
+        self.revoked = False  # its key was revoked (see revoke)
         self._ended = False
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
@@ -117,7 +120,10 @@ class ConsoleSession:
     async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
         sender = self._sender = asyncio.create_task(self._send_loop(), name="console-sender")
-        receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        receiver = self._receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        if self.revoked:  # while the handshake was answered: neither ever runs
+            sender.cancel()
+            receiver.cancel()
         watchdog.watch(self)
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -128,6 +134,8 @@ class ConsoleSession:
                         log.error("console_session_failed", client=self.client, exc_info=exc)
             if self._too_slow:
                 await self._close_slow_client()
+            elif self.revoked and self.close_code is None:
+                await self._close(WS_4001_UNAUTHORIZED, REVOKED_REASON)
             elif self._ended:
                 await self._close(WS_1012_SERVICE_RESTART, "vsmanager is shutting down")
         finally:
@@ -143,6 +151,14 @@ class ConsoleSession:
         self._too_slow = True
         if self._sender is not None:
             self._sender.cancel()  # it is waiting for the socket to drain: nothing half-sent
+
+    def revoke(self) -> None:
+        """The client's key was revoked: it sends and runs nothing more, and is closed with
+        4001 (unless it is closing already)."""
+        self.revoked = True
+        for task in (self._sender, self._receiver):
+            if task is not None:
+                task.cancel()
 
     # -- sending --------------------------------------------------------------------------
 
