@@ -48,6 +48,8 @@ class BoundedCloseTransport(asyncio.Transport):
     queued has been acknowledged by the client, or resets the connection after ``linger``
     seconds."""
 
+    __slots__ = ("_closing", "_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset")
+
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
                  linger: float) -> None:
         super().__init__()

@@ -66,6 +66,15 @@ class Start(NamedTuple):
 class ConsoleSession:
     """Streams the console to one accepted WebSocket and takes its commands."""
 
+    # Slots, not a dict: a thousand idle clients are a thousand of these.
+    __slots__ = (
+        "_broadcast", "_cursor", "_ended", "_json", "_loop", "_min_interval", "_on_command",
+        "_paced", "_paced_for", "_pending", "_pending_frames", "_receiver", "_seen_status",
+        "_send", "_sender", "_shared", "_slot", "_start", "_too_slow", "_writer", "client",
+        "close_code", "feed", "lines_sent", "options", "revoked", "sending_since", "settings",
+        "supervisor", "ws",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,
