@@ -423,6 +423,12 @@ async def test_a_removed_key_is_refused_and_its_sockets_closed_within_5_s(
         assert time.monotonic() - removed_at < 5 * TIME_SCALE
         assert (code, reason) == (4001, "key revoked")
         assert not admin.close_code  # other keys' sockets stay
+    # The log and the metrics say why it was closed.
+    wait_until(lambda: log_events(named, "console_ws_disconnected"))
+    assert [e["key_name"] for e in log_events(named, "console_ws_revoked")] == ["alice"]
+    assert log_events(named, "console_ws_disconnected")[0]["close_code"] == 4001
+    metrics = httpx.get(f"{named.url}/metrics", headers={"X-API-Key": ADMIN_KEY}, timeout=TIMEOUT)
+    assert 'vsmanager_websocket_clients_closed_total{code="4001"} 1.0' in metrics.text
     with named.client(ALICE_KEY) as client:
         assert client.get("/server/status").status_code == 401
     async with open_ws(named, ticket=spare) as ws:  # its tickets died with it

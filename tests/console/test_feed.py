@@ -130,6 +130,42 @@ def test_a_sleeper_wakes_once_per_tick_when_ticks_fall_between_milliseconds(
     assert woke[-1] - woke[0] > (wakes - 2) * interval, woke
 
 
+@pytest.mark.parametrize("offset_share", [0.0, 0.5])
+def test_callbacks_that_ask_for_their_next_tick_run_together_once_per_tick(
+    offset_share: float,
+) -> None:
+    # The broadcast's way (stream/broadcast.py): a tick's callbacks run in one go, and each
+    # asks for its next tick from within; none may run twice on one tick, and the timer
+    # armed after them must not be lost. Counted over the whole run, as above.
+    interval = 100 / 6667
+    ticks = 12
+
+    async def calls() -> list[list[float]]:
+        clock = TickClock()
+        loop = asyncio.get_running_loop()
+        called: list[list[float]] = [[], [], []]
+        done = loop.create_future()
+
+        def callback(index: int) -> None:
+            called[index].append(loop.time())
+            if len(called[index]) < ticks:
+                clock.call_at(clock.next_time(interval, offset_share * interval),
+                              lambda: callback(index))
+            elif all(len(times) == ticks for times in called) and not done.done():
+                done.set_result(None)
+
+        when = clock.next_time(interval, offset_share * interval)
+        for index in range(3):
+            clock.call_at(when, lambda index=index: callback(index))
+        await asyncio.wait_for(done, 5 * TIME_SCALE)
+        return called
+
+    called = uvloop.run(calls())
+    for times in called:
+        assert times[-1] - times[0] > (ticks - 2) * interval, times
+    assert called[0] == called[1] == called[2]  # the three, on every tick together
+
+
 async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
     clock = TickClock()
 

@@ -31,6 +31,7 @@ from websockets.server import ServerProtocol
 from vsmanager.edge.httpprotocol import GuardedHttpProtocol
 from vsmanager.edge.readahead import GatedFlow
 from vsmanager.edge.ws_protocol import BoundedCloseTransport, ConsoleWebSocketProtocol
+from vsmanager.edge.ws_waits import Flag, Inbox
 from vsmanager.serving import ConsoleServer
 
 Params = list[tuple[str, str]]  # (name, kind) of each parameter, self included
@@ -266,6 +267,31 @@ def test_ws_overrides_match_uvicorn() -> None:
 
 def test_ws_base_calls_only_what_the_bounded_transport_implements() -> None:
     assert_none(transport_problems(WebSocketsSansIOProtocol, BoundedCloseTransport))
+
+
+def test_ws_base_uses_only_what_the_lean_inbox_and_flag_implement() -> None:
+    source = inspect.getsource(WebSocketsSansIOProtocol)
+    problems = [f"WebSocketsSansIOProtocol now calls {attribute}.{name}(), which "
+                f"{lean.__name__} does not implement"
+                for attribute, lean in (("queue", Inbox), ("writable", Flag))
+                for name in sorted(set(re.findall(rf"self\.{attribute}\.(\w+)\(", source)))
+                if name not in lean.__dict__]
+    assert_none(problems)
+
+
+def test_ws_handshake_request_and_response_are_read_only_until_the_accept() -> None:
+    # ConsoleWebSocketProtocol.send drops them once the accept went out.
+    readers = {name for name, member in vars(WebSocketsSansIOProtocol).items()
+               if callable(member) and re.search(r"self\.(request|response)\b",
+                                                 inspect.getsource(member))}
+    problems = [] if readers == {"handle_connect", "send"} else [
+        f"WebSocketsSansIOProtocol reads self.request or self.response in {sorted(readers)}, "
+        "not only in handle_connect and send"]
+    send = inspect.getsource(WebSocketsSansIOProtocol.send)
+    after_accept = send[send.index("self.handshake_complete = True"):]
+    if re.search(r"self\.(request|response)\b", after_accept.split("self.start_keepalive()", 1)[1]):
+        problems.append("WebSocketsSansIOProtocol.send reads self.response after the accept")
+    assert_none(problems)
 
 
 def test_ws_behaviour_relied_on_is_in_the_source() -> None:

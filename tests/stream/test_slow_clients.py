@@ -10,6 +10,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -45,9 +46,15 @@ async def read_healthy(vsm: VsManager, seconds: float) -> tuple[list[int], list[
     return counters, latencies
 
 
-async def test_stalled_client_delays_neither_others_nor_the_game_and_is_closed_with_4008() -> None:
+# Two clients are written at once per line by default; on a budget of 100 writes a second
+# they are paced (a write every 20 ms, by the broadcast at their ticks).
+@pytest.mark.parametrize("budget", [None, 100], ids=["unpaced", "paced"])
+async def test_stalled_client_delays_neither_others_nor_the_game_and_is_closed_with_4008(
+    budget: int | None,
+) -> None:
+    paced = {} if budget is None else {"ws_frames_per_second": budget}
     with run_vsmanager(script_command("flood.py", "2000", "1000"), ws_send_timeout=1,
-                       server_stop_command="") as vsm:
+                       server_stop_command="", **paced) as vsm:
         vsm.wait_for_state("running")
         sock = stalled_socket(vsm.port)
         stalled = await connect(vsm.ws_url(history_lines=0), sock=sock, open_timeout=TIMEOUT,

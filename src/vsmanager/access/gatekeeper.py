@@ -3,11 +3,10 @@ the command rate, revocation, and what of it goes into the audit log."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import structlog
 
@@ -63,7 +62,7 @@ class Gatekeeper:
                                         settings.auth_cooldown, clock)
         self.commands = CommandLimiter(settings.command_burst, settings.command_rate, clock)
         self._failure_log = LogBudget(_FAILURE_LOG_BURST, _FAILURE_LOG_RATE, clock)
-        self._revocations: dict[str, set[asyncio.Event]] = {}
+        self._revocations: dict[str, set[Callable[[], None]]] = {}
 
     # -- who is it -------------------------------------------------------------------------
 
@@ -140,21 +139,24 @@ class Gatekeeper:
         self.tickets.revoke(names)
         self.commands.forget(names)
         for name in names:
-            for event in self._revocations.get(name, ()):
-                event.set()
+            for on_revoked in list(self._revocations.get(name, ())):
+                on_revoked()
 
     @contextlib.contextmanager
-    def revocation(self, identity: Identity) -> Iterator[asyncio.Event]:
-        """An event set when this identity's key is revoked, while the block runs."""
-        event = asyncio.Event()
-        self._revocations.setdefault(identity.name, set()).add(event)
+    def revocation(self, identity: Identity, on_revoked: Callable[[], None]) -> Iterator[None]:
+        """Call ``on_revoked`` if this identity's key is revoked while the block runs.
+
+        A callback, not an event to wait on: a console socket would need a task per
+        connection to wait for it (see docs/benchmarks.md, memory per idle connection).
+        """
+        self._revocations.setdefault(identity.name, set()).add(on_revoked)
         try:
-            yield event
+            yield
         finally:
-            events = self._revocations.get(identity.name)
-            if events is not None:
-                events.discard(event)
-                if not events:
+            callbacks = self._revocations.get(identity.name)
+            if callbacks is not None:
+                callbacks.discard(on_revoked)
+                if not callbacks:
                     del self._revocations[identity.name]
 
 

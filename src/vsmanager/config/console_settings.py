@@ -22,7 +22,7 @@ class ConsoleSettings(BaseSettings):
     # WebSocket clients.
     ws_send_timeout: PositiveSeconds = 10.0
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
-    ws_frames_per_second: int = Field(4_500, ge=100, le=10_000_000)
+    ws_frames_per_second: int = Field(5_000, ge=100, le=10_000_000)
     ws_max_batch_lines: int = Field(1_000, ge=1, le=100_000)
     ws_compression: bool = False
     ws_ping_interval: PositiveSeconds = 20.0

@@ -8,6 +8,7 @@ Paced JSON readers also share the feed's tick clock and its last encoded batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,17 +193,40 @@ _EARLY_S = 0.0005
 
 
 class TickClock:
-    """Ticks at multiples of an interval (plus an offset), shared by every paced client: the
-    clients due at the same moment share one list and one timer, rather than a timer per
-    client per frame."""
+    """Ticks at multiples of an interval (plus an offset), shared by every paced client: what
+    is due at the same moment shares one list and one timer, rather than a timer per client
+    per frame."""
 
     def __init__(self) -> None:
-        self._ticks: dict[float, list[asyncio.Future[None]]] = {}
+        self._ticks: dict[float, list[Callable[[], object]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
+        self._firing = False
         # Looked up once: asyncio.get_running_loop() makes a getpid() system call on
         # Python 3.11, and a crowd of clients asks for a tick thousands of times a second.
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def next_time(self, interval: float, offset: float = 0.0) -> float:
+        """The loop time of the next multiple of ``interval`` plus ``offset``: the same float
+        for the same inputs, so that the clients of one tick land in one list."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        # The next tick after the one that may just have woken the caller, up to _EARLY_S
+        # ahead of the loop's clock: asking again would wake it twice on one tick.
+        now = loop.time() + _EARLY_S
+        return ((now - offset) // interval + 1) * interval + offset
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (which must not raise) at the tick ``when``, a time
+        :meth:`next_time` gave."""
+        callbacks = self._ticks.get(when)
+        if callbacks is None:
+            callbacks = self._ticks[when] = []
+            if not self._firing and (self._timer is None or when < self._due):
+                assert self._loop is not None  # next_time gave the time
+                self._arm(self._loop, when)
+        callbacks.append(callback)
 
     def next_tick(self, interval: float, offset: float = 0.0) -> asyncio.Future[None]:
         """A future that completes at the next multiple of ``interval`` plus ``offset``
@@ -211,21 +235,10 @@ class TickClock:
         Awaited directly, so that a paced client resumes one frame less deep; a waiter that
         is cancelled is dropped at its tick.
         """
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        # The next tick after the one that may just have woken the caller, up to _EARLY_S
-        # ahead of the loop's clock: asking again would wake it twice on one tick.
-        now = loop.time() + _EARLY_S
-        # Same inputs, same float: the clients of one tick land in one list.
-        when = ((now - offset) // interval + 1) * interval + offset
-        waiters = self._ticks.get(when)
-        if waiters is None:
-            waiters = self._ticks[when] = []
-            if self._timer is None or when < self._due:
-                self._arm(loop, when)
-        waiter = loop.create_future()
-        waiters.append(waiter)
+        when = self.next_time(interval, offset)
+        assert self._loop is not None
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self.call_at(when, functools.partial(_wake, waiter))
         return waiter
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
@@ -236,10 +249,18 @@ class TickClock:
 
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
-        now = loop.time() + _EARLY_S
-        for when in [when for when in self._ticks if when <= now]:
-            for waiter in self._ticks.pop(when):
-                if not waiter.done():
-                    waiter.set_result(None)
-        if self._ticks:
-            self._arm(loop, min(self._ticks))
+        self._firing = True  # callbacks ask for their next tick: one timer is armed after
+        try:
+            now = loop.time() + _EARLY_S
+            for when in [when for when in self._ticks if when <= now]:
+                for callback in self._ticks.pop(when):
+                    callback()
+        finally:
+            self._firing = False
+            if self._ticks:
+                self._arm(loop, min(self._ticks))
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

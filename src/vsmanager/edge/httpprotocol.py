@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httptools
@@ -129,16 +130,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         super().handle_websocket_upgrade()
         # From here the socket's protocol is the WebSocket one: it must release our count.
+        # It gets the count alone: holding this protocol would keep its parser, request and
+        # read-ahead for as long as the WebSocket is open (about 6 KiB a connection).
         ws_protocol = self.transport.get_protocol()
-        lost = ws_protocol.connection_lost
-
-        def connection_lost(exc: Exception | None) -> None:
-            try:
-                lost(exc)
-            finally:
-                self._release()
-
-        ws_protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        peer, self._peer = self._peer, None
+        ws_protocol.connection_lost = _releasing(  # type: ignore[method-assign,assignment]
+            ws_protocol.connection_lost, self.peers, peer)
 
     # -- data -----------------------------------------------------------------------------
 
@@ -336,3 +333,17 @@ def protocol_class(settings: Settings, trusted: TrustedProxies,
         "invalid_notice": CapNotice("invalid_http_request"),
         "send_notice": CapNotice("http_send_timeout"),
     })
+
+
+def _releasing(lost: Callable[[Exception | None], None], peers: AddressCounter,
+               peer: str | None) -> Callable[[Exception | None], None]:
+    """``lost``, then the release of ``peer``'s count (if it was counted)."""
+
+    def connection_lost(exc: Exception | None) -> None:
+        try:
+            lost(exc)
+        finally:
+            if peer is not None:
+                peers.release(peer)
+
+    return connection_lost

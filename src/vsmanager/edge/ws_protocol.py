@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from vsmanager.edge.drain import reset, unacknowledged_bytes
+from vsmanager.edge.ws_waits import Flag, Inbox
 
 # How long a closing connection may take to deliver what is queued for it (the close
 # frame included) before it is reset.
@@ -46,6 +47,8 @@ class BoundedCloseTransport(asyncio.Transport):
     """A connection's transport whose ``close()`` is bounded: it closes once everything
     queued has been acknowledged by the client, or resets the connection after ``linger``
     seconds."""
+
+    __slots__ = ("_closing", "_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
                  linger: float) -> None:
@@ -148,6 +151,11 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.close_timeout = CLOSE_HANDSHAKE_S
         self.conn.reject = json_rejection(self.conn.reject)  # type: ignore[method-assign,assignment]
+        # asyncio's Queue and Event hold some 3.5 KiB before anything is in them: a lot for
+        # each of a thousand idle connections (see ws_waits.py).
+        self.queue = Inbox(self.loop)  # type: ignore[assignment]
+        self.writable = Flag(self.loop)  # type: ignore[assignment]
+        self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have a Transport's methods without subclassing it.
@@ -193,3 +201,7 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
             # sent after a close, so the flag cannot let a data frame through.
             self.writable.set()
         await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and answer (their headers are most of it) are not
+            # read again once the answer went out; the scope keeps the request's headers.
+            del self.request, self.response

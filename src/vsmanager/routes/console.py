@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel, Field
-from starlette.websockets import WebSocketDisconnect
 
 from vsmanager.access.gatekeeper import (
-    REVOKED_REASON,
     AuthRefused,
     CommandRateLimited,
     Gatekeeper,
 )
-from vsmanager.access.roles import Identity, Role
+from vsmanager.access.roles import Role
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import MAX_SEQ
 from vsmanager.console.commands import InvalidCommand, validate_command
@@ -45,10 +41,6 @@ from vsmanager.stream.session import (
     session_summary,
     start_cursor,
 )
-from vsmanager.stream.watchdog import SendWatchdog
-
-# How long the close of a revoked key's socket may wait for the client's socket to drain.
-_REVOKE_CLOSE_TIMEOUT_S = 2.0
 
 log = structlog.get_logger("vsmanager.api")
 router = APIRouter(prefix="/console", tags=["console"])
@@ -222,37 +214,19 @@ async def console_ws(websocket: WebSocket) -> None:
                  client=client, via="websocket", command=text)
         audit(websocket, "command", identity, via="websocket", command=text)
 
-    with gatekeeper.revocation(identity) as revoked:
-        start = start_cursor(feed, options)  # before the client can see its connection open
+    start = start_cursor(feed, options)  # before the client can see its connection open
+    session = ConsoleSession(websocket, feed, supervisor, settings, options, client, start,
+                             run_command)
+    # A revoked key's session stops and closes with 4001 (it runs in this task: a task
+    # waiting for the revocation would cost every idle connection its memory).
+    with gatekeeper.revocation(identity, session.revoke):
         await websocket.accept()
-        session = ConsoleSession(websocket, feed, supervisor, settings, options, client, start,
-                                 run_command)
         log.info("console_ws_connected", client=client, key_name=identity.name, format=options.format,
                  after=options.after,
                  history_lines=options.history_lines if options.after is None else None)
         try:
-            await _run_until_revoked(session, state.watchdog, revoked, identity)
+            await session.run(state.watchdog)
         finally:
+            if session.revoked and session.close_code == WS_4001_UNAUTHORIZED:
+                log.info("console_ws_revoked", client=client, key_name=identity.name)
             log.info("console_ws_disconnected", client=client, **session_summary(session))
-
-
-async def _run_until_revoked(
-    session: ConsoleSession, watchdog: SendWatchdog, revoked: asyncio.Event, identity: Identity
-) -> None:
-    """Run the session until it ends or its key is revoked; then close it with 4001."""
-    run = asyncio.create_task(session.run(watchdog), name="console-session")
-    waiter = asyncio.create_task(revoked.wait(), name="console-revocation")
-    try:
-        await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        if not run.done():
-            run.cancel()
-        await asyncio.gather(run, waiter, return_exceptions=True)
-    if not revoked.is_set() or session.close_code is not None:
-        return
-    session.close_code = WS_4001_UNAUTHORIZED
-    log.info("console_ws_revoked", client=session.client, key_name=identity.name)
-    with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
-        async with asyncio.timeout(_REVOKE_CLOSE_TIMEOUT_S):
-            await session.ws.close(WS_4001_UNAUTHORIZED, REVOKED_REASON)

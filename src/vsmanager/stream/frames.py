@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from vsmanager.console.buffer import ConsoleBuffer, Gap
+from vsmanager.console.buffer import Gap
 from vsmanager.console.feed import ConsoleFeed
 
 _FIN_TEXT = 0x81  # FIN set, opcode 1 (text)
@@ -76,12 +76,20 @@ def shared_frames(feed: ConsoleFeed) -> SharedFrames:
     return shared
 
 
-def text_frames(buffer: ConsoleBuffer, cursor: int, limit: int,
+def json_frames(feed: ConsoleFeed, cursor: int, limit: int,
+                max_text: int) -> tuple[Gap | None, bytes, int, int]:
+    """What a JSON client at ``cursor`` writes next: the gap it missed, if any, one
+    ``lines`` frame, how many lines it carries, and the cursor after them."""
+    batch = feed.json_batch(cursor, limit, max_text)
+    return batch.gap, text_frame(batch.frame) if batch.count else b"", batch.count, batch.end
+
+
+def text_frames(feed: ConsoleFeed, cursor: int, limit: int,
                 max_text: int) -> tuple[Gap | None, bytes, int, int]:
     """What a text client at ``cursor`` writes next: the gap it missed, if any, a frame per
     line (``[CMD]`` marking commands) joined in one write, how many, and the cursor after
     them."""
-    batch = buffer.read_after(cursor, limit, max_text)
+    batch = feed.buffer.read_after(cursor, limit, max_text)
     lines = batch.lines
     if not lines:
         return batch.gap, b"", 0, batch.gap.to_seq if batch.gap else cursor

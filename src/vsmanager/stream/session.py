@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from vsmanager.access.gatekeeper import REVOKED_REASON
 from vsmanager.config.settings import Settings
 from vsmanager.console.buffer import Gap
 from vsmanager.console.commands import CommandRefused, InvalidCommand, validate_command
@@ -25,8 +26,8 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
 from vsmanager.edge.ws_protocol import FRAME_WRITER, ConsoleWebSocketProtocol
 from vsmanager.game.supervisor import LifecycleError, Supervisor
-from vsmanager.stream.broadcast import broadcast_of
-from vsmanager.stream.frames import shared_frames, text_frame, text_frames
+from vsmanager.stream.broadcast import QUIET, WAKE, broadcast_of
+from vsmanager.stream.frames import json_frames, shared_frames, text_frame, text_frames
 from vsmanager.stream.options import StreamOptions
 from vsmanager.stream.server_send import SERVER_SEND
 from vsmanager.stream.watchdog import SendWatchdog
@@ -65,6 +66,15 @@ class Start(NamedTuple):
 class ConsoleSession:
     """Streams the console to one accepted WebSocket and takes its commands."""
 
+    # Slots, not a dict: a thousand idle clients are a thousand of these.
+    __slots__ = (
+        "_broadcast", "_cursor", "_ended", "_json", "_loop", "_min_interval", "_on_command",
+        "_paced", "_paced_for", "_pending", "_pending_frames", "_receiver", "_seen_status",
+        "_send", "_sender", "_shared", "_slot", "_start", "_too_slow", "_writer", "client",
+        "close_code", "feed", "lines_sent", "options", "revoked", "sending_since", "settings",
+        "supervisor", "ws",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -90,7 +100,9 @@ class ConsoleSession:
         self.sending_since: float | None = None  # loop time the pending send began
         self._json = options.format == "json"
         self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._too_slow = False
+        self.revoked = False  # its key was revoked (see revoke)
         self._ended = False
         # Looked up once, not per frame: on Python 3.11 the lookup makes a system call.
         self._loop = asyncio.get_running_loop()
@@ -110,14 +122,19 @@ class ConsoleSession:
         self._pending_frames = 0
         fps = options.frames_per_second
         self._min_interval = 1 / fps if fps else 0.0
-        # Which group of the crowd this client ticks with (see _next_tick).
+        # Which group of the crowd this client ticks with (see _pacing).
         feed.sessions_started += 1
         self._slot = feed.sessions_started
+        self._paced_for = -1  # the number of readers _paced was worked out for
+        self._paced: tuple[float, float] | None = None
 
     async def run(self, watchdog: SendWatchdog) -> None:
         self.feed.readers += 1
         sender = self._sender = asyncio.create_task(self._send_loop(), name="console-sender")
-        receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        receiver = self._receiver = asyncio.create_task(self._receive_loop(), name="console-receiver")
+        if self.revoked:  # while the handshake was answered: neither ever runs
+            sender.cancel()
+            receiver.cancel()
         watchdog.watch(self)
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -128,6 +145,8 @@ class ConsoleSession:
                         log.error("console_session_failed", client=self.client, exc_info=exc)
             if self._too_slow:
                 await self._close_slow_client()
+            elif self.revoked and self.close_code is None:
+                await self._close(WS_4001_UNAUTHORIZED, REVOKED_REASON)
             elif self._ended:
                 await self._close(WS_1012_SERVICE_RESTART, "vsmanager is shutting down")
         finally:
@@ -143,6 +162,14 @@ class ConsoleSession:
         self._too_slow = True
         if self._sender is not None:
             self._sender.cancel()  # it is waiting for the socket to drain: nothing half-sent
+
+    def revoke(self) -> None:
+        """The client's key was revoked: it sends and runs nothing more, and is closed with
+        4001 (unless it is closing already)."""
+        self.revoked = True
+        for task in (self._sender, self._receiver):
+            if task is not None:
+                task.cancel()
 
     # -- sending --------------------------------------------------------------------------
 
@@ -173,42 +200,45 @@ class ConsoleSession:
                         or (self._json and seen_status != self.feed.status_version)):
                     continue  # more came while the write waited
                 # Caught up: the next line, after a quiet spell, goes out the moment it comes.
-                if self._writer is not None and self._interval() < MIN_PACING_S:
-                    cursor = await self._park(cursor, seen_status)
+                if self._writer is not None:
+                    cursor = await self._park(cursor, seen_status, QUIET)
                 else:
                     await self.feed.wait(cursor, seen_status if self._json else self.feed.status_version)
                 continue
             cursor = self._queue_json_batch(cursor) if self._json else self._queue_text_batch(cursor)
             await self._flush()
-            tick = self._next_tick()
-            if tick is not None:
-                await tick
+            pacing = self._pacing()
+            if pacing is None:
+                continue
+            if self._writer is not None:  # written at its ticks by the broadcast from now on
+                cursor = await self._park(cursor, seen_status, self.feed.clock.next_time(*pacing))
+            else:
+                await self.feed.clock.next_tick(*pacing)
 
     def _queue_json_batch(self, cursor: int) -> int:
-        batch = self.feed.json_batch(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
-        if batch.gap is not None:
-            self._queue_gap(batch.gap)
-        if batch.count:
-            if self._writer is None:
-                self._pending.append(batch.frame)
-            else:  # the bytes of the frame, built by the first client at this cursor
-                key = ("json", cursor, batch.end)
-                self._pending.append(self._shared.get(
-                    self.feed.buffer.last_seq, key, lambda: text_frame(batch.frame)))
+        data: str | bytes
+        if self._writer is None:
+            batch = self.feed.json_batch(cursor, self.settings.ws_max_batch_lines, MAX_FRAME_TEXT)
+            gap, data, count, end = batch.gap, batch.frame, batch.count, batch.end
+        else:  # the bytes of the frame, built by the first client at this cursor
+            gap, data, count, end = self._owed(cursor, self.feed.buffer.last_seq)
+        if gap is not None:
+            self._queue_gap(gap)
+        if count:
+            self._pending.append(data)
             self._pending_frames += 1
-            self.lines_sent += batch.count
-        return batch.end
+            self.lines_sent += count
+        return end
 
     def _queue_text_batch(self, cursor: int) -> int:
         buffer, limit = self.feed.buffer, self.settings.ws_max_batch_lines
+        data: list[str] | bytes
         if self._writer is None:
             batch = buffer.read_after(cursor, limit, MAX_FRAME_TEXT)
             gap, data, count = batch.gap, [line.as_text() for line in batch.lines], len(batch.lines)
             end = batch.lines[-1].seq if batch.lines else (gap.to_seq if gap else cursor)
         else:  # one frame per line, the lines' frames built once for every client in step
-            key = ("text", cursor, limit)
-            gap, data, count, end = self._shared.get(
-                buffer.last_seq, key, lambda: text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
+            gap, data, count, end = self._owed(cursor, buffer.last_seq)
         if gap is not None:
             self._queue_gap(gap)
         if count:
@@ -220,73 +250,72 @@ class ConsoleSession:
             self.lines_sent += count
         return end
 
-    def _interval(self) -> float:
-        # Writes, not lines, cost CPU (see docs/streaming.md): the process-wide budget is
-        # shared among clients, and a client may ask for fewer writes.
-        return max(self.feed.readers / self.settings.ws_frames_per_second, self._min_interval)
+    def _owed(self, cursor: int, newest: int) -> tuple[Gap | None, bytes, int, int]:
+        """What a client at ``cursor`` writes next: the gap it missed, if any, the frames'
+        bytes, how many lines they carry and the cursor after them. Built by the first
+        client in step and shared by the rest until a new line comes."""
+        limit = self.settings.ws_max_batch_lines
+        key = (self._json, cursor, limit)
+        entry: tuple[Gap | None, bytes, int, int] | None = self._shared.peek(newest, key)
+        if entry is None:
+            build = json_frames if self._json else text_frames
+            entry = self._shared.put(key, build(self.feed, cursor, limit, MAX_FRAME_TEXT))
+        return entry
 
-    def _next_tick(self) -> asyncio.Future[None] | None:
-        # Past a few clients, each sleeps after a write until the next tick of the feed's
+    def _pacing(self) -> tuple[float, float] | None:
+        # Past a few clients, each waits after a write until the next tick of the feed's
         # clock, while lines pile up for the next write (one JSON frame, or a frame per line
-        # in text); ticks are shared, so caught-up clients wake together and write the same
+        # in text); ticks are shared, so the clients in step are written together, the same
         # bytes. A big crowd ticks in groups spread over the interval: a burst of 100 writes
-        # takes a few milliseconds, which the clients served last in it would wait on every
-        # write.
-        interval = self._interval()
-        if interval < MIN_PACING_S:
-            return None
-        groups = -(-self.feed.readers // TICK_GROUP_CLIENTS)
-        return self.feed.clock.next_tick(interval, (self._slot % groups) * interval / groups)
+        # takes a millisecond or more, which the clients served last in it would wait on
+        # every write. The interval and offset of this client's ticks; None when not paced.
+        readers = self.feed.readers
+        if readers != self._paced_for:  # asked after every write: worked out once
+            self._paced_for, self._paced = readers, None
+            # Writes, not lines, cost CPU (see docs/streaming.md): the process-wide budget
+            # is shared among clients, and a client may ask for fewer writes.
+            interval = max(readers / self.settings.ws_frames_per_second, self._min_interval)
+            if interval >= MIN_PACING_S:
+                groups = -(-readers // TICK_GROUP_CLIENTS)
+                self._paced = interval, (self._slot % groups) * interval / groups
+        return self._paced
 
-    async def _park(self, cursor: int, seen_status: int) -> int:
-        """Leave this caught-up client to the feed's broadcast until it is owed more than
-        lines it can write at once; the cursor then."""
+    async def _park(self, cursor: int, seen_status: int, after: float) -> int:
+        """Leave this client to the feed's broadcast until it is owed more than lines it can
+        write at once (``after``: QUIET when caught up, else the tick it waits for); the
+        cursor then."""
         self._cursor, self._seen_status = cursor, seen_status
-        await self._broadcast.park(self)
+        await self._broadcast.park(self, after)
         return self._cursor
 
-    def deliver(self) -> bool:
+    def deliver(self) -> float:
         """The broadcast's turn: write the lines this parked client is owed, the same bytes
-        as every client at its cursor, if its socket takes them at once. False when it is
-        owed anything else (a gap, a status, the end, a paced write) or its socket is full:
-        its own loop takes over."""
+        as every client at its cursor, if its socket takes them at once. WAKE when it is
+        owed anything else (a gap, a status, the end) or its socket is full: its own loop
+        takes over. Else QUIET (served again when lines come) or, once written if paced,
+        the time of its next tick."""
         feed, cursor = self.feed, self._cursor
         if feed.ended or (self._json and self._seen_status != feed.status_version):
-            return False
+            return WAKE
         buffer = feed.buffer
         newest = buffer.last_seq
         if newest <= cursor:
-            return True
+            return QUIET
         writer = self._writer
-        if (writer is None or not writer.writable.is_set()
-                or feed.readers / self.settings.ws_frames_per_second >= MIN_PACING_S):
-            return False
-        limit = self.settings.ws_max_batch_lines
-        shared = self._shared
-        if self._json:
-            batch = feed.json_batch(cursor, limit, MAX_FRAME_TEXT)
-            if batch.gap is not None:
-                return False
-            key: tuple[object, ...] = ("json", cursor, batch.end)
-            data = shared.peek(newest, key)
-            if data is None:
-                data = shared.put(key, text_frame(batch.frame))
-            frames, count, end = 1, batch.count, batch.end
-        else:
-            key = ("text", cursor, limit)
-            entry = shared.peek(newest, key)
-            if entry is None:
-                entry = shared.put(key, text_frames(buffer, cursor, limit, MAX_FRAME_TEXT))
-            gap, data, count, end = entry
-            if gap is not None:
-                return False
-            frames = count
+        if writer is None or not writer.writable.is_set():
+            return WAKE
+        gap, data, count, end = self._owed(cursor, newest)
+        if gap is not None:
+            return WAKE
         writer.write_frames(data)
         self._cursor = end
         self.lines_sent += count
-        feed.counters.frames_written(frames, 0.0)
+        feed.counters.frames_written(1 if self._json else count, 0.0)
+        pacing = self._paced if feed.readers == self._paced_for else self._pacing()
+        if pacing is not None:  # the rest, if more came than one write holds, at that tick
+            return feed.clock.next_time(*pacing)
         # Owed more than one write holds (a burst past the batch size): its loop sends it.
-        return end >= newest
+        return QUIET if end >= newest else WAKE
 
     def _queue_gap(self, gap: Gap) -> None:
         self.feed.counters.gap_sent(gap.count)
