@@ -8,7 +8,9 @@ is measured is vsmanager's own work: archiving, hashing, compressing and verifyi
 One WebSocket client measures each line's latency (the game stamps it with CLOCK_MONOTONIC)
 and every 200 ms sends a command and times its echo (the round trip through vsmanager's
 event loop). Each run measures the backup from start to verified, then the same length of
-time without a backup. Prints a table; with ``--runs 3`` the medians.
+time without a backup, then (the control) the same length of time with one busy loop per CPU
+in the idle CPU policy and no backup: what any idle-priority work costs the console on this
+machine, whatever it does. Prints a table; with ``--runs 3`` the medians.
 
     .venv/bin/python bench/backup_console.py [--size-mb 1024] [--runs 1] [--dir /var/tmp]
 """
@@ -23,6 +25,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,16 +97,20 @@ def _one_run(work: Path, world: Path, rate: float, n: int) -> dict[str, Any]:
         url = f"ws://127.0.0.1:{target.port}/api/v1alpha1/console/ws?format=json&history_lines=0"
         during = asyncio.run(_measure(url, base, backup=True, seconds=0.0))
         without = asyncio.run(_measure(url, base, backup=False, seconds=during["seconds"]))
+        control = asyncio.run(_measure(url, base, backup=False, seconds=during["seconds"],
+                                       hogs=os.cpu_count() or 1))
     shutil.rmtree(work / "backups", ignore_errors=True)
     shutil.rmtree(logs, ignore_errors=True)
     print(f"run {n + 1}: backup {during['backup_s']:.1f} s; line p99 {without['lines']['p99']:.1f} ms "
           f"without, {during['lines']['p99']:.1f} ms during; command p99 {without['commands']['p99']:.1f} / "
-          f"{during['commands']['p99']:.1f} ms; load {without['load']:.1f} / {during['load']:.1f}",
+          f"{during['commands']['p99']:.1f} ms; idle-priority busy loops: line p99 "
+          f"{control['lines']['p99']:.1f} ms; load {without['load']:.1f} / {during['load']:.1f}",
           file=sys.stderr)
-    return {"during": during, "without": without}
+    return {"during": during, "without": without, "idle hogs": control}
 
 
-async def _measure(url: str, base: str, *, backup: bool, seconds: float) -> dict[str, Any]:
+async def _measure(url: str, base: str, *, backup: bool, seconds: float,
+                   hogs: int = 0) -> dict[str, Any]:
     frames: list[tuple[int, str]] = []
     sent: dict[int, int] = {}
     load_before = os.getloadavg()[0]
@@ -117,7 +124,8 @@ async def _measure(url: str, base: str, *, backup: bool, seconds: float) -> dict
         if backup:
             outcome = await _backup(base)
         else:
-            await asyncio.sleep(seconds)
+            with _idle_busy_loops(hogs):
+                await asyncio.sleep(seconds)
         end_ns = time.monotonic_ns()
         await asyncio.sleep(0.5)  # lines and echoes in flight
         pinger.cancel()
@@ -127,6 +135,37 @@ async def _measure(url: str, base: str, *, backup: bool, seconds: float) -> dict
     lines, echoes = _parse(frames, sent, start_ns, end_ns)
     return {"seconds": (end_ns - start_ns) / 1e9, "lines": _stats(lines), "commands": _stats(echoes),
             "load": max(load_before, os.getloadavg()[0]), **outcome}
+
+
+# The control phase's loops, in the idle CPU policy as the backup's child is: ``cpu`` spins;
+# ``memory`` (BENCH_CONTROL=memory) writes, reads back and deletes 256 MiB files in /dev/shm,
+# the child's memory traffic without its work.
+CONTROL_LOOPS = {
+    "cpu": "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass",
+    "memory": (
+        "import os, sys\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
+        "d = sys.argv[1]\nb = os.urandom(1 << 20)\n"
+        "while True:\n f = open(d + '/x', 'wb')\n for _ in range(256): f.write(b)\n f.close()\n"
+        " g = open(d + '/x', 'rb')\n while g.read(1 << 20): pass\n g.close(); os.unlink(d + '/x')\n"),
+}
+
+
+@contextlib.contextmanager
+def _idle_busy_loops(count: int) -> Any:
+    """``count`` processes busy in the idle CPU policy, as the backup's child runs."""
+    spin = CONTROL_LOOPS[os.environ.get("BENCH_CONTROL", "cpu")]
+    memory = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(dir=memory if memory.is_dir() else None) as tmp:
+        folders = [Path(tmp) / str(n) for n in range(count)]
+        for folder in folders:
+            folder.mkdir()
+        loops = [subprocess.Popen([sys.executable, "-c", spin, str(folder)]) for folder in folders]
+        try:
+            yield
+        finally:
+            for loop in loops:
+                loop.kill()
+                loop.wait(10)
 
 
 async def _read(ws: Any, frames: list[tuple[int, str]]) -> None:
@@ -214,6 +253,7 @@ def _table(runs: list[dict[str, Any]], args: argparse.Namespace, kind: str) -> s
         "|---|--:|--:|--:|--:|--:|",
         row("without"),
         row("during"),
+        row("idle hogs"),
         "",
         f"backup: {took:.1f} s from start to verified, {world / MIB / took:.0f} MiB/s of world, "
         f"archive {_median(runs, 'during', 'archive_bytes') / MIB:.0f} MiB; "

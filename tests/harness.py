@@ -1,6 +1,8 @@
 """Run a real vsmanager (``python -m vsmanager serve``) on a free loopback port, for tests.
 
-Every wait is bounded; every process started here is ended here.
+Every wait is bounded; every process started here is ended here. The process is forked from
+a server that has imported vsmanager already (``forkserver.py``; ``VS_TEST_FORKSERVER=0``
+starts a fresh interpreter each time instead).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+import forkserver
+
+# What the harness needs of a vsmanager process: Popen's, or the fork server's child.
+ChildProcess = subprocess.Popen[bytes] | forkserver.ForkedProcess
 
 # One unit for every test timing; raise VS_TEST_TIME_SCALE on a slow machine.
 TIME_SCALE = float(os.environ.get("VS_TEST_TIME_SCALE", "1"))
@@ -54,7 +61,7 @@ def simulator_command(*args: str) -> str:
 @dataclass
 class VsManager:
     port: int
-    process: subprocess.Popen[bytes]
+    process: ChildProcess
     log_path: Path
     admin_key: str = ADMIN_KEY
     monitor_key: str = MONITOR_KEY
@@ -150,15 +157,20 @@ def run_vsmanager(
         env[f"VS_{name.upper()}"] = str(value)
     log_file = tempfile.NamedTemporaryFile(prefix="vsmanager-test-", suffix=".log", delete=False)
     log_path = Path(log_file.name)
-    prefix = without_privileges() if unprivileged else []
-    process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "vsmanager", "serve", "--port", str(port), *extra_args],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    argv = ["serve", "--port", str(port), *extra_args]
+    process: ChildProcess
+    if forkserver.ENABLED and not unprivileged:
+        process = forkserver.spawn(argv, env, stdout=log_file.fileno(), stderr=log_file.fileno())
+    else:
+        prefix = without_privileges() if unprivileged else []
+        process = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "vsmanager", *argv],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     log_file.close()
     vsm = VsManager(port, process, log_path, env=env)
     try:
@@ -193,7 +205,7 @@ def _wait_ready(vsm: VsManager, timeout: float) -> None:
     raise AssertionError(f"vsmanager not ready after {timeout} s:\n{vsm.log_text()}")
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int | None:
+def stop_process(process: ChildProcess, timeout: float = 30.0) -> int | None:
     """SIGTERM, wait, SIGKILL the process group: whatever happens, nothing is left running."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):

@@ -427,7 +427,8 @@ async def test_a_removed_key_is_refused_and_its_sockets_closed_within_5_s(
     wait_until(lambda: log_events(named, "console_ws_disconnected"))
     assert [e["key_name"] for e in log_events(named, "console_ws_revoked")] == ["alice"]
     assert log_events(named, "console_ws_disconnected")[0]["close_code"] == 4001
-    metrics = httpx.get(f"{named.url}/metrics", headers={"X-API-Key": ADMIN_KEY}, timeout=TIMEOUT)
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        metrics = await http.get(f"{named.url}/metrics", headers={"X-API-Key": ADMIN_KEY})
     assert 'vsmanager_websocket_clients_closed_total{code="4001"} 1.0' in metrics.text
     with named.client(ALICE_KEY) as client:
         assert client.get("/server/status").status_code == 401

@@ -58,11 +58,15 @@ async def test_a_prompt_without_newline_is_published_after_silence() -> None:
 
 async def test_more_bytes_before_the_silence_ends_restart_the_wait() -> None:
     sink = Sink()
-    capture = capture_into(sink)
+    # A silence ten times the pause: a busy machine's late wake-up (25 ms became 50) once
+    # flushed "Saving" on its own.
+    flush_after = 10 * FLUSH_AFTER_S
+    capture = PipeCapture("stdout", sink, 1024, flush_after, asyncio.get_running_loop())
     capture.data(b"Saving")
-    await asyncio.sleep(FLUSH_AFTER_S / 2)
+    await asyncio.sleep(FLUSH_AFTER_S)
     capture.data(b"... done\n")
-    await asyncio.sleep(2 * FLUSH_AFTER_S)
+    assert sink.texts() == ["Saving... done"]
+    await asyncio.sleep(flush_after + FLUSH_AFTER_S)  # and the first wait does not fire later
     assert sink.texts() == ["Saving... done"]
 
 
