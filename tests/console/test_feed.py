@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 import pytest
@@ -163,7 +164,12 @@ def test_callbacks_that_ask_for_their_next_tick_run_together_once_per_tick(
     called = uvloop.run(calls())
     for times in called:
         assert times[-1] - times[0] > (ticks - 2) * interval, times
-    assert called[0] == called[1] == called[2]  # the three, on every tick together
+        # Never twice on one tick: consecutive calls at least most of an interval apart.
+        assert min(b - a for a, b in itertools.pairwise(times)) > interval / 2, times
+    # Together on the ticks: on a busy machine a late tick can split them once or twice (the
+    # loop's clock moved on between two of them asking for their next tick).
+    together = set(called[0]) & set(called[1]) & set(called[2])
+    assert len(together) >= ticks - 3, called
 
 
 async def test_a_cancelled_sleeper_does_not_hold_the_others() -> None:
