@@ -39,8 +39,8 @@ from vsmanager.stream.session import (
     close_before_streaming,
     describe_client,
     session_summary,
-    start_cursor,
 )
+from vsmanager.stream.start import start_cursor
 
 log = structlog.get_logger("vsmanager.api")
 router = APIRouter(prefix="/console", tags=["console"])

@@ -79,11 +79,7 @@ class Broadcast:
             if not woken.done():
                 woken.set_result(None)
             return
-        clients = self._due.get(after)
-        if clients is None:
-            clients = self._due[after] = []
-            self._feed.clock.call_at(after, functools.partial(self._serve_tick, after))
-        clients.append((client, woken))
+        self._serve_at(after, (client, woken))
 
     def _leave_quiet(self, client: ParkedClient) -> None:
         if self._quiet.pop(client, None) is not None and not self._quiet:
@@ -100,25 +96,23 @@ class Broadcast:
                 self._place(client, woken, after)
 
     def _serve_tick(self, when: float) -> None:
-        parked, due = self._parked, self._due
-        for entry in due.pop(when, ()):
-            client, woken = entry
+        parked = self._parked
+        for client, woken in self._due.pop(when, ()):
             if parked.get(client) is not woken:  # gone meanwhile
                 continue
             try:
                 after = client.deliver()
             except Exception:  # its own loop meets the same fault, and handles it
                 after = WAKE
-            if after <= QUIET:
-                self._place(client, woken, after)
-                continue
-            # Written, and due at its next tick: the usual case, kept short (a crowd's
-            # clients pass here once a tick each).
-            clients = due.get(after)
-            if clients is None:
-                clients = due[after] = []
-                self._feed.clock.call_at(after, functools.partial(self._serve_tick, after))
-            clients.append(entry)
+            self._place(client, woken, after)  # usually: due again at its next tick
+
+    def _serve_at(self, when: float, entry: tuple[ParkedClient, asyncio.Future[None]]) -> None:
+        """Serve the client at the tick ``when``; the tick's one callback serves all due then."""
+        clients = self._due.get(when)
+        if clients is None:
+            clients = self._due[when] = []
+            self._feed.clock.call_at(when, functools.partial(self._serve_tick, when))
+        clients.append(entry)
 
 
 _BROADCASTS: weakref.WeakKeyDictionary[ConsoleFeed, Broadcast] = weakref.WeakKeyDictionary()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -30,6 +30,7 @@ from vsmanager.stream.broadcast import QUIET, WAKE, broadcast_of
 from vsmanager.stream.frames import json_frames, shared_frames, text_frame, text_frames
 from vsmanager.stream.options import StreamOptions
 from vsmanager.stream.server_send import SERVER_SEND
+from vsmanager.stream.start import Start
 from vsmanager.stream.watchdog import SendWatchdog
 
 log = structlog.get_logger("vsmanager.streaming")
@@ -51,17 +52,6 @@ _CLOSE_TIMEOUT_S = 2.0
 # Text per frame, so that a far-behind client gets frames any client library accepts
 # (Python's websockets refuses frames over 1 MiB by default).
 MAX_FRAME_TEXT = 256 * 1024
-
-class Start(NamedTuple):
-    """Where a client starts, fixed when its handshake is answered."""
-
-    cursor: int
-    notice: tuple[str, str] | None  # an error frame (code, message) to send first
-    # Lines up to here are history, sent as far as the buffer still holds them when sending
-    # begins; a line after it was written once the client could see its connection open, so
-    # it is owed, and its loss is a gap.
-    history_end: int
-
 
 class ConsoleSession:
     """Streams the console to one accepted WebSocket and takes its commands."""
@@ -174,10 +164,7 @@ class ConsoleSession:
     # -- sending --------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        cursor, notice, history_end = self._start
-        # History evicted while the handshake went out is not owed (no gap for it); lines
-        # since are.
-        cursor = max(cursor, min(self.feed.buffer.first_seq - 1, history_end))
+        cursor, notice = self._start.cursor_when_sending(self.feed.buffer.first_seq), self._start.notice
         seen_status = -1
         if notice:
             self._queue_error(*notice)
@@ -311,7 +298,7 @@ class ConsoleSession:
         self._cursor = end
         self.lines_sent += count
         feed.counters.frames_written(1 if self._json else count, 0.0)
-        pacing = self._paced if feed.readers == self._paced_for else self._pacing()
+        pacing = self._pacing()
         if pacing is not None:  # the rest, if more came than one write holds, at that tick
             return feed.clock.next_time(*pacing)
         # Owed more than one write holds (a burst past the batch size): its loop sends it.
@@ -429,33 +416,6 @@ class ConsoleSession:
             await self._send_error("invalid_command", str(exc))
         except (LifecycleError, CommandRefused) as exc:
             await self._send_error(exc.code, exc.message)
-
-
-def start_cursor(feed: ConsoleFeed, options: StreamOptions) -> Start:
-    """Where a client's cursor starts, and the error frame to send first, if any.
-
-    Taken before the handshake's answer goes out: a line that comes after the client sees
-    its connection open is one it must get, even with ``history_lines=0``.
-    """
-    buffer = feed.buffer
-    after, console_id = options.after, options.console_id
-    fresh = max(buffer.first_seq - 1, buffer.last_seq - options.history_lines)
-    if console_id is not None and console_id != feed.console_id:
-        # Its seqs number another vsmanager's lines: none of ours follows them.
-        return Start(fresh, ("console_restarted", (
-            f"vsmanager has restarted since console {console_id}: this is console "
-            f"{feed.console_id}, numbered afresh; its lines follow as for a new client"
-        )), buffer.last_seq)
-    if after is None:
-        return Start(fresh, None, buffer.last_seq)
-    if after > buffer.last_seq:
-        # A seq from before vsmanager restarted: this console's numbering began again.
-        notice = (
-            f"after={after} is newer than the newest line ({buffer.last_seq}); "
-            "vsmanager has restarted since, sending everything it holds"
-        )
-        return Start(buffer.first_seq - 1, ("after_out_of_range", notice), buffer.last_seq)
-    return Start(after, None, after)
 
 
 def describe_client(websocket: WebSocket) -> str:
