@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--rate", type=float, default=1000.0, help="console lines per second")
     parser.add_argument("--dir", type=Path, default=None, help="where the world goes (on disk)")
+    parser.add_argument("--control", choices=("cpu", "memory"), default="cpu",
+                        help="the control phase's idle-policy loops: spinning, or writing files")
     args = parser.parse_args(argv)
     parent = args.dir or Path("/var/tmp" if Path("/var/tmp").is_dir() else tempfile.gettempdir())
     need = args.size_mb * MIB * 2.6 + 256 * MIB  # the world, its archive, the verify's scratch
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         world = _make_world(work / "data", args.size_mb)
         print(f"world: {args.size_mb} MiB in {parent} ({kind}); {os.cpu_count()} CPUs", file=sys.stderr)
-        runs = [_one_run(work, world, args.rate, n) for n in range(args.runs)]
+        runs = [_one_run(work, world, args.rate, n, args.control) for n in range(args.runs)]
     print(_table(runs, args, kind))
     return 0
 
@@ -80,7 +82,7 @@ def _make_world(data: Path, size_mb: int) -> Path:
     return world
 
 
-def _one_run(work: Path, world: Path, rate: float, n: int) -> dict[str, Any]:
+def _one_run(work: Path, world: Path, rate: float, n: int, control: str) -> dict[str, Any]:
     data = world.parent.parent
     settings = {
         "game_profile": "none", "server_workdir": str(data), "backup_dir": str(work / "backups"),
@@ -98,7 +100,7 @@ def _one_run(work: Path, world: Path, rate: float, n: int) -> dict[str, Any]:
         during = asyncio.run(_measure(url, base, backup=True, seconds=0.0))
         without = asyncio.run(_measure(url, base, backup=False, seconds=during["seconds"]))
         control = asyncio.run(_measure(url, base, backup=False, seconds=during["seconds"],
-                                       hogs=os.cpu_count() or 1))
+                                       hogs=os.cpu_count() or 1, control=control))
     shutil.rmtree(work / "backups", ignore_errors=True)
     shutil.rmtree(logs, ignore_errors=True)
     print(f"run {n + 1}: backup {during['backup_s']:.1f} s; line p99 {without['lines']['p99']:.1f} ms "
@@ -110,7 +112,7 @@ def _one_run(work: Path, world: Path, rate: float, n: int) -> dict[str, Any]:
 
 
 async def _measure(url: str, base: str, *, backup: bool, seconds: float,
-                   hogs: int = 0) -> dict[str, Any]:
+                   hogs: int = 0, control: str = "cpu") -> dict[str, Any]:
     frames: list[tuple[int, str]] = []
     sent: dict[int, int] = {}
     load_before = os.getloadavg()[0]
@@ -124,7 +126,7 @@ async def _measure(url: str, base: str, *, backup: bool, seconds: float,
         if backup:
             outcome = await _backup(base)
         else:
-            with _idle_busy_loops(hogs):
+            with _idle_busy_loops(hogs, control):
                 await asyncio.sleep(seconds)
         end_ns = time.monotonic_ns()
         await asyncio.sleep(0.5)  # lines and echoes in flight
@@ -138,7 +140,7 @@ async def _measure(url: str, base: str, *, backup: bool, seconds: float,
 
 
 # The control phase's loops, in the idle CPU policy as the backup's child is: ``cpu`` spins;
-# ``memory`` (BENCH_CONTROL=memory) writes, reads back and deletes 256 MiB files in /dev/shm,
+# ``memory`` (``--control memory``) writes, reads back and deletes 256 MiB files in /dev/shm,
 # the child's memory traffic without its work.
 CONTROL_LOOPS = {
     "cpu": "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass",
@@ -151,9 +153,9 @@ CONTROL_LOOPS = {
 
 
 @contextlib.contextmanager
-def _idle_busy_loops(count: int) -> Any:
+def _idle_busy_loops(count: int, control: str) -> Any:
     """``count`` processes busy in the idle CPU policy, as the backup's child runs."""
-    spin = CONTROL_LOOPS[os.environ.get("BENCH_CONTROL", "cpu")]
+    spin = CONTROL_LOOPS[control]
     memory = Path("/dev/shm")
     with tempfile.TemporaryDirectory(dir=memory if memory.is_dir() else None) as tmp:
         folders = [Path(tmp) / str(n) for n in range(count)]

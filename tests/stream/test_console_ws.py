@@ -56,6 +56,13 @@ async def lines_until(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
     return lines
 
 
+async def evicted_up_to(vsm: VsManager, seq: int) -> None:
+    """Wait (bounded) until the buffer's oldest line is ``seq`` or later."""
+    deadline = time.monotonic() + TIMEOUT
+    while vsm.history(lines=1)["first_seq"] < seq and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def close_code_of(ws: ClientConnection) -> int | None:
     with pytest.raises(ConnectionClosed):
         async with asyncio.timeout(TIMEOUT):
@@ -288,9 +295,7 @@ async def test_resume_after_eviction_reports_the_gap_first() -> None:
     with run_vsmanager(simulator_command("--events-per-second", "500"),
                        console_buffer_lines=50) as vsm:
         vsm.wait_for_state("running")
-        deadline = time.monotonic() + TIMEOUT
-        while vsm.history(lines=1)["first_seq"] < 200 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await evicted_up_to(vsm, 200)
         async with open_ws(vsm, format="json", after=10) as ws:
             await next_json(ws)
             gap = await next_json(ws)
@@ -311,9 +316,7 @@ async def test_a_fresh_client_asking_for_the_whole_buffer_gets_it_without_a_gap(
     with run_vsmanager(simulator_command("--events-per-second", "2000"),
                        console_buffer_lines=1000) as vsm:
         vsm.wait_for_state("running")
-        deadline = time.monotonic() + TIMEOUT
-        while vsm.history(lines=1)["first_seq"] < 100 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # the buffer is full: every new line evicts one
+        await evicted_up_to(vsm, 100)  # the buffer is full: every new line evicts one
         for _ in range(10):
             async with open_ws(vsm, format="json", history_lines=1000) as ws:
                 frames = [await next_json(ws)]
