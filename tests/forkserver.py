@@ -80,16 +80,23 @@ class ForkedProcess:
         except (TimeoutError, BlockingIOError):
             return False
         self._conn.settimeout(5)  # the line is a few bytes, written at once
-        while data and not data.endswith(b"\n"):
-            more = self._conn.recv(64)
-            if not more:
-                break
-            data += more
-        self._conn.close()
-        if not data.endswith(b"\n"):
-            raise RuntimeError(f"the fork server went away before {self.pid} exited")
-        self.returncode = int(data)
+        try:
+            self.returncode = _number_line(
+                self._conn, data, f"the fork server went away before {self.pid} exited")
+        finally:
+            self._conn.close()
         return True
+
+
+def _number_line(conn: socket.socket, start: bytes, went_away: str) -> int:
+    """The number on the line the server writes (a pid, an exit code), ``start`` its first bytes."""
+    line = start
+    while not line.endswith(b"\n"):
+        chunk = conn.recv(64)
+        if not chunk:
+            raise RuntimeError(went_away)
+        line += chunk
+    return int(line)
 
 
 class _Server:
@@ -131,13 +138,8 @@ def spawn(argv: Sequence[str], env: dict[str, str], stdout: int, stderr: int,
     request = json.dumps({"argv": list(argv), "env": env, "cwd": cwd or os.getcwd()}).encode()
     with open(os.devnull, "rb") as devnull:
         socket.send_fds(conn, [request], [devnull.fileno(), stdout, stderr])
-    line = b""
-    while not line.endswith(b"\n"):
-        chunk = conn.recv(64)
-        if not chunk:
-            raise RuntimeError("the fork server refused the start")
-        line += chunk
-    return ForkedProcess(conn, int(line), [sys.executable, "-m", "vsmanager", *argv])
+    pid = _number_line(conn, b"", "the fork server refused the start")
+    return ForkedProcess(conn, pid, [sys.executable, "-m", "vsmanager", *argv])
 
 
 # -- the server --------------------------------------------------------------------------
