@@ -347,14 +347,21 @@ async def test_commands_beyond_the_burst_get_rate_limited_frames(shared: VsManag
 # -- attribution and audit --------------------------------------------------------------------
 
 
+def answered(lines: list[dict[str, Any]], commands: int) -> bool:
+    """``commands`` command echoes, and a line from the game after the last of them."""
+    echoes = [i for i, line in enumerate(lines) if line["stream"] == "command"]
+    return len(echoes) >= commands and any(
+        line["stream"] in ("stdout", "stderr") for line in lines[echoes[-1] + 1:])
+
+
 async def test_command_lines_carry_the_key_name(shared: VsManager) -> None:
     async with open_ws(shared, ticket=ticket_for(shared, ALICE_KEY), history_lines="0") as ws:
         await frames_until(ws, bool)
         await ws.send(json.dumps({"type": "command", "command": "/time"}))
         with shared.client(ADMIN_KEY) as client:
             client.post("/console/command", json={"command": "/help"})
-        frames = await frames_until(
-            ws, lambda f: len([x for x in lines_of(f) if x["stream"] == "command"]) >= 2)
+        # Both echoes, and a line the game printed after them (its answers may come later).
+        frames = await frames_until(ws, lambda f: answered(lines_of(f), 2))
     echoes = {line["text"]: line for line in lines_of(frames) if line["stream"] == "command"}
     assert echoes["/time"]["by"] == "alice" and echoes["/help"]["by"] == "admin"
     others = [line for line in lines_of(frames) if line["stream"] in ("stdout", "stderr")]

@@ -16,6 +16,8 @@ from harness import ADMIN_KEY, MONITOR_KEY, TIME_SCALE
 from vsmanager.config.settings import load_settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
+from vsmanager.game.leftovers import Leftovers
+from vsmanager.game.run import GameRun
 from vsmanager.game.supervisor import LifecycleError, ServerState, Supervisor
 
 READY = "Dedicated Server now running on Port 42420 and all ips!"
@@ -208,6 +210,28 @@ async def test_clean_exit_without_a_stop_request_is_stopped_not_crashed(make_sup
     await supervisor.start()
     assert await supervisor.wait_exited(10 * TIME_SCALE)
     assert supervisor.state is ServerState.STOPPED
+
+
+async def test_console_ends_closed_before_the_last_resort_is_attached_are_left_out(tmp_path: Path) -> None:
+    # A game that ends at once may close its pipes before the supervisor of last resort is
+    # handed them (CI saw "I/O operation on closed file" out of start()): what is still open
+    # goes, stdin first; nothing without stdin.
+    code = "import os, sys; os.close(1); os.close(2); sys.stdin.read()"
+    config = load_settings(server_workdir=tmp_path, api_key_admin=ADMIN_KEY,
+                           server_command=command_for(code))
+    feed = ConsoleFeed(ConsoleBuffer(100, 100_000))
+    run = await GameRun.spawn(config, feed, Leftovers(), lambda *line: None)
+    try:
+        await wait_until(lambda: len(run.console_fds()) == 1)
+        stdin = run.proc.stdin
+        assert stdin is not None
+        assert run.console_fds() == [stdin.get_extra_info("pipe").fileno()]
+    finally:
+        stdin_transport = run.proc.stdin
+        if stdin_transport is not None:
+            stdin_transport.close()  # the game reads EOF and exits
+        await asyncio.wait_for(run.watch(), 10 * TIME_SCALE)
+    assert run.console_fds() == []
 
 
 async def test_start_failure_is_reported_not_raised_as_crash(make_supervisor: Make) -> None:

@@ -128,16 +128,20 @@ class GameRun:
 
     def console_fds(self) -> list[int]:
         """vsmanager's ends of the game's stdin, stdout and stderr (pipes, or uvloop's
-        sockets), for the supervisor of last resort; all three or none."""
+        sockets) that are still open, for the supervisor of last resort: stdin first, then
+        the outputs; none without stdin. A game that ends at once has closed them before it
+        is attached: the last resort has nothing to keep then."""
         fds = []
         for fd in (0, STDOUT_FD, STDERR_FD):
             pipe = self._transport.get_pipe_transport(fd)
             end: Any = None
             if pipe is not None:
                 end = pipe.get_extra_info("pipe") or pipe.get_extra_info("socket")
-            if end is None:
-                return []  # the last resort tells them apart by position
-            fds.append(int(end.fileno()))
+            number = _open_fileno(end)
+            if number is not None:
+                fds.append(number)
+            elif fd == 0:
+                return []  # the last resort takes the first end for the game's stdin
         return fds
 
     def check_input(self) -> None:
@@ -291,3 +295,15 @@ def _ask_for_sigterm_when_orphaned() -> None:
     kernel sends the game SIGTERM, which a Vintage Story server answers by saving and exiting."""
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _open_fileno(end: Any) -> int | None:
+    """The descriptor of a pipe or socket end, or None if it is gone or closed (a closed
+    file object raises, a closed socket says -1)."""
+    if end is None:
+        return None
+    try:
+        number = int(end.fileno())
+    except (ValueError, OSError):
+        return None
+    return number if number >= 0 else None
