@@ -5,7 +5,8 @@ incompressible-ish data (``--size-mb``, 1 GiB by default) in a temporary folder 
 On ``/backup NAME`` the game hard-links the world as its copy (free for the game), so what
 is measured is vsmanager's own work: archiving, hashing, compressing and verifying it.
 
-One WebSocket client measures each line's latency (the game stamps it with CLOCK_MONOTONIC)
+One WebSocket client, in a process of its own (what starts the backup and polls it must not
+delay its reading), measures each line's latency (the game stamps it with CLOCK_MONOTONIC)
 and every 200 ms sends a command and times its echo (the round trip through vsmanager's
 event loop). Each run measures the backup from start to verified, then the same length of
 time without a backup, then (the control) the same length of time with one busy loop per CPU
@@ -53,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="where the world goes (on disk)")
     parser.add_argument("--control", choices=("cpu", "memory"), default="cpu",
                         help="the control phase's idle-policy loops: spinning, or writing files")
+    parser.add_argument("--listen", metavar="URL", help=argparse.SUPPRESS)  # the measuring process
     args = parser.parse_args(argv)
+    if args.listen:
+        asyncio.run(_listen(args.listen))
+        return 0
     parent = args.dir or Path("/var/tmp" if Path("/var/tmp").is_dir() else tempfile.gettempdir())
     need = args.size_mb * MIB * 2.6 + 256 * MIB  # the world, its archive, the verify's scratch
     free = shutil.disk_usage(parent).free
@@ -113,30 +118,61 @@ def _one_run(work: Path, world: Path, rate: float, n: int, control: str) -> dict
 
 async def _measure(url: str, base: str, *, backup: bool, seconds: float,
                    hogs: int = 0, control: str = "cpu") -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    # The client that measures is a process of its own: what drives the backup (an HTTP
+    # client whose creation alone kept this process busy for 41 ms, the polls) must not
+    # delay the reading of a line and so count as the console's latency.
+    listener = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--listen", url,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert listener.stdin is not None and listener.stdout is not None
+    ready = await asyncio.wait_for(listener.stdout.readline(), 30)
+    if ready != b"ready\n":
+        raise RuntimeError(f"the listener did not start: {ready!r}")
+    start_ns = time.monotonic_ns()
+    outcome: dict[str, Any] = {}
+    if backup:
+        outcome = await _backup(base)
+    else:
+        with _idle_busy_loops(hogs, control):
+            await asyncio.sleep(seconds)
+    end_ns = time.monotonic_ns()
+    listener.stdin.close()  # it keeps reading for the lines and echoes in flight, then reports
+    heard = json.loads(await asyncio.wait_for(listener.stdout.read(), 60))
+    await listener.wait()
+    lines = [(arrived - stamp) / 1e6 for stamp, arrived in heard["lines"] if start_ns <= stamp <= end_ns]
+    echoes = [(arrived - sent) / 1e6 for sent, arrived in heard["echoes"] if start_ns <= sent <= end_ns]
+    return {"seconds": (end_ns - start_ns) / 1e9, "lines": _stats(lines), "commands": _stats(echoes),
+            "load": max(load_before, os.getloadavg()[0]), **outcome}
+
+
+async def _listen(url: str) -> None:
+    """The measuring client (``--listen URL``): one WebSocket reading every line and pinging
+    every 200 ms; says ``ready`` after a second's warm-up, stops half a second after its stdin
+    closes, and prints what it heard: each line's stamp and arrival, each ping's send and echo."""
     frames: list[tuple[int, str]] = []
     sent: dict[int, int] = {}
-    load_before = os.getloadavg()[0]
     async with connect(url, additional_headers={"X-API-Key": ADMIN_KEY}, proxy=None,
                        ping_interval=None, max_size=None) as ws:
         reader = asyncio.create_task(_read(ws, frames))
         pinger = asyncio.create_task(_ping(ws, sent))
-        await asyncio.sleep(1.0)  # warm-up: left out below
-        start_ns = time.monotonic_ns()
-        outcome: dict[str, Any] = {}
-        if backup:
-            outcome = await _backup(base)
-        else:
-            with _idle_busy_loops(hogs, control):
-                await asyncio.sleep(seconds)
-        end_ns = time.monotonic_ns()
+        await asyncio.sleep(1.0)  # warm-up: before the measurement's start
+        print("ready", flush=True)
+        stdin = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+        await stdin.read()
         await asyncio.sleep(0.5)  # lines and echoes in flight
         pinger.cancel()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(reader, pinger)
-    lines, echoes = _parse(frames, sent, start_ns, end_ns)
-    return {"seconds": (end_ns - start_ns) / 1e9, "lines": _stats(lines), "commands": _stats(echoes),
-            "load": max(load_before, os.getloadavg()[0]), **outcome}
+    lines: list[tuple[int, int]] = []
+    echoes: list[tuple[int, int]] = []
+    for arrived, frame in frames:
+        lines.extend((int(stamp), arrived) for _, stamp in LINE.findall(frame))
+        echoes.extend((sent[int(n)], arrived) for n in PING.findall(frame) if int(n) in sent)
+    print(json.dumps({"lines": lines, "echoes": echoes}), flush=True)
 
 
 # The control phase's loops, in the idle CPU policy as the backup's child is: ``cpu`` spins;
@@ -200,21 +236,6 @@ async def _backup(base: str) -> dict[str, Any]:
     if job["state"] != "done":
         raise RuntimeError(f"the backup failed: {job['error']}")
     return {"backup_s": took, "archive_bytes": job["size"], "world_bytes": job["bytes_total"]}
-
-
-def _parse(frames: list[tuple[int, str]], sent: dict[int, int], start_ns: int,
-           end_ns: int) -> tuple[list[float], list[float]]:
-    lines: list[float] = []
-    echoes: list[float] = []
-    for arrived, frame in frames:
-        for _, stamp in LINE.findall(frame):
-            if start_ns <= int(stamp) <= end_ns:
-                lines.append((arrived - int(stamp)) / 1e6)
-        for n in PING.findall(frame):
-            at = sent.get(int(n))
-            if at is not None and start_ns <= at <= end_ns:
-                echoes.append((arrived - at) / 1e6)
-    return lines, echoes
 
 
 def _stats(values: list[float]) -> dict[str, float]:
