@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from test_backups_api import make_backup
 from test_backups_disk import tmpfs
@@ -55,8 +56,17 @@ def kill_when_written(vsm: VsManager, partial: Callable[[], list[Path]]) -> None
     while not any(_size(p) > 0 for p in partial()):
         assert time.monotonic() < deadline and vsm.process.poll() is None, "no partial file was written"
         time.sleep(0.001)
+    workers = backup_children(vsm.process.pid)
     os.kill(vsm.process.pid, signal.SIGKILL)
     vsm.process.wait(10)
+    # The backup process dies with the thread that started it: nothing goes on writing.
+    _, alive = psutil.wait_procs(workers, timeout=10 * TIME_SCALE)
+    assert workers and not alive
+
+
+def backup_children(pid: int) -> list[psutil.Process]:
+    children = psutil.Process(pid).children()
+    return [c for c in children if "vsmanager.backups.child" in " ".join(c.cmdline())]
 
 
 def _size(path: Path) -> int:

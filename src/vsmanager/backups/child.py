@@ -4,9 +4,10 @@ archives, and copying a SQLite save.
 Why a process and not a thread: a thread of vsmanager's shares its interpreter lock with the
 event loop. Lowered in priority, it is descheduled while it holds that lock and the loop
 waits for it (the console's p99 went from 94 ms to 1.7 s during a 256 MiB backup on a busy
-machine); not lowered, it takes the CPU from the game. A child at nice 10 and the idle I/O
-class holds no lock the loop needs, and dies with vsmanager (PR_SET_PDEATHSIG), so a killed
-vsmanager never leaves it writing.
+machine); not lowered, it takes the CPU from the game. A child in the idle CPU policy and
+the idle I/O class holds no lock the loop needs, and dies with the thread of vsmanager that
+started and reads it (PR_SET_PDEATHSIG; child_run.py), so a killed vsmanager never leaves it
+writing.
 
 Protocol: the request is one JSON object on stdin; the child prints ``progress N`` lines,
 then one ``result <json>`` line (``{"value": …}`` or ``{"error": kind, "message": …}``).

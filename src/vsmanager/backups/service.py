@@ -10,9 +10,7 @@ child process for heavy ones) and the API the routes and schedules call.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -26,6 +24,7 @@ import structlog
 from vsmanager import __version__
 from vsmanager.access.audit import AuditLog
 from vsmanager.backups import archive, child, contents, game_copy, recovery
+from vsmanager.backups.child_run import ChildRun
 from vsmanager.backups.jobs import BackupRefused, Job, JobBook, Kind, StepFailed
 from vsmanager.backups.naming import archive_name, backup_id
 from vsmanager.backups.priority import lower_io_of_this_thread
@@ -38,11 +37,6 @@ from vsmanager.game.supervisor import Supervisor
 
 log = structlog.get_logger("vsmanager.backups")
 T = TypeVar("T")
-CHILD_LINE_LIMIT = 1 << 26  # the child's result line holds the manifest: every file's hash
-
-
-class ChildFailed(Exception):
-    """The backup process failed other than on a bad archive (e.g. a full disk)."""
 
 
 class BackupService:
@@ -310,35 +304,10 @@ class BackupService:
             return await asyncio.get_running_loop().run_in_executor(pool, work)
 
     async def in_child(self, request: dict[str, Any], job: Job | None = None) -> Any:
-        """Run one heavy operation (child.py) in a low-priority process of its own, its
-        progress into ``job.bytes_done``; raise ArchiveError or ChildFailed as it fails."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "vsmanager.backups.child", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=CHILD_LINE_LIMIT)
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-        result: dict[str, Any] | None = None
-        try:
-            process.stdin.write(json.dumps(request).encode())
-            await process.stdin.drain()
-            process.stdin.close()
-            async for raw in process.stdout:
-                kind, _, rest = raw.decode().rstrip("\n").partition(" ")
-                if kind == "progress" and job is not None:
-                    job.bytes_done = int(rest)
-                elif kind == "result":
-                    result = json.loads(rest)
-            stderr = (await process.stderr.read()).decode(errors="replace").strip()
-            await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        if result is None:
-            raise ChildFailed(f"the backup process exited with {process.returncode}: {stderr[-500:]}")
-        if "error" in result:
-            error = archive.ArchiveError if result["error"] == "archive" else ChildFailed
-            raise error(result["message"])
-        return result["value"]
+        """Run one heavy operation (child.py) in a low-priority process of its own, started
+        and read from a thread (child_run.py), its progress into ``job.bytes_done``; raise
+        ArchiveError or ChildFailed as it fails."""
+        return await ChildRun(request, job).result()
 
     def _busy(self) -> BackupRefused:
         assert self.busy is not None
