@@ -8,7 +8,9 @@ import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import fastapi.routing
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -96,3 +98,34 @@ def test_no_command_body_yields_a_server_error(client: TestClient, body: bytes) 
 def test_no_path_or_method_yields_a_server_error(client: TestClient, path: str, method: str) -> None:
     response = client.request(method, f"{API}/{path}", headers={"X-API-Key": ADMIN_KEY})
     assert response.status_code < 500, (method, path, response.text)
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_routes_are_built_while_starting_not_at_their_first_request(
+    monkeypatch: pytest.MonkeyPatch, prepared: bool
+) -> None:
+    # FastAPI builds an included router's routes (their parameters' schemas) when a request
+    # first reaches them: event-loop time in the middle of a game. vsmanager builds them all
+    # while starting (prepare_first_requests); without that, the first requests build some.
+    built: list[str] = []
+    context = fastapi.routing._EffectiveRouteContext
+    original = context.from_api_route
+
+    def counting(**kwargs: Any) -> Any:
+        built.append(kwargs["original_route"].path)
+        return original(**kwargs)
+
+    monkeypatch.setattr(context, "from_api_route", counting)
+    if not prepared:
+        async def nothing(app: object) -> None:
+            return None
+        monkeypatch.setattr(app_module, "prepare_first_requests", nothing)
+    app = create_app(make_settings())  # type: ignore[arg-type]
+    built.clear()  # including a router builds a first copy, which requests do not use
+    with TestClient(app) as started:
+        assert bool(built) == prepared
+        built.clear()
+        for path in ("/server/status", "/backups", "/schedules", "/notifications", "/console/history"):
+            assert started.get(f"{API}{path}", headers={"X-API-Key": ADMIN_KEY}).status_code < 500
+        assert started.get("/healthz").status_code == 200
+    assert (built == []) == prepared, built
