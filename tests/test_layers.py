@@ -53,6 +53,15 @@ def test_every_room_of_vsmanager_is_in_the_layers() -> None:
     assert {"game", "console", "config", "edge", "access"} <= rooms  # the listing itself works
 
 
+def test_the_docs_draw_the_layers_of_the_contract() -> None:
+    # README and docs/architecture.md show the layers to a newcomer: they went stale once
+    # (backups was in the contract, not in either drawing).
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (layers,) = [contract["layers"] for contract in contracts if contract["type"] == "layers"]
+    assert " → ".join(layers) in (REPO / "README.md").read_text()
+    assert "\n".join(layers) in (REPO / "docs" / "architecture.md").read_text()
+
+
 def _town(root: Path, low_imports_high: bool) -> Path:
     """A package ``town`` with two rooms, ``high`` above ``low``, and its contract."""
     package = root / "town"
