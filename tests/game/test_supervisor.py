@@ -16,6 +16,7 @@ from harness import ADMIN_KEY, MONITOR_KEY, TIME_SCALE
 from vsmanager.config.settings import load_settings
 from vsmanager.console.buffer import ConsoleBuffer
 from vsmanager.console.feed import ConsoleFeed
+from vsmanager.game import run as run_module
 from vsmanager.game.leftovers import Leftovers
 from vsmanager.game.run import GameRun
 from vsmanager.game.supervisor import LifecycleError, ServerState, Supervisor
@@ -232,6 +233,23 @@ async def test_console_ends_closed_before_the_last_resort_is_attached_are_left_o
             stdin_transport.close()  # the game reads EOF and exits
         await asyncio.wait_for(run.watch(), 10 * TIME_SCALE)
     assert run.console_fds() == []
+
+
+@pytest.mark.parametrize("grandchild", [False, True])
+async def test_the_exit_is_heard_not_polled_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                grandchild: bool) -> None:
+    # The run learns of the exit from its protocol: with the safety poll an hour long, the
+    # exit is still seen at once, also while a grandchild holds the console pipes open.
+    monkeypatch.setattr(run_module, "EXIT_CHECK_S", 3600.0)
+    code = "import subprocess, sys, time\n"
+    if grandchild:
+        code += "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+    code += "print('bye', flush=True)\nsys.exit(3)\n"
+    config = load_settings(server_workdir=tmp_path, api_key_admin=ADMIN_KEY,
+                           server_command=command_for(code))
+    feed = ConsoleFeed(ConsoleBuffer(100, 100_000))
+    run = await GameRun.spawn(config, feed, Leftovers(), lambda *line: None)
+    assert await asyncio.wait_for(run.watch(), 10 * TIME_SCALE) == 3
 
 
 async def test_start_failure_is_reported_not_raised_as_crash(make_supervisor: Make) -> None:

@@ -82,6 +82,13 @@ class GameProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     def __init__(self, captures: dict[int, PipeCapture], loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(limit=2**16, loop=loop)
         self._captures = captures
+        # Done when the child exits, whether or not its pipes are closed yet.
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
         capture = self._captures.get(fd)

@@ -30,7 +30,7 @@ from vsmanager.game.leftovers import Leftovers
 PIPE_GRACE_S = 0.25
 # With nobody found holding them, how long more to wait for the pipes to close.
 PIPE_DRAIN_TIMEOUT_S = 5.0
-EXIT_POLL_S = 0.05
+EXIT_CHECK_S = 1.0  # a safety net: the protocol says when the game exits (GameProtocol.exited)
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 # Variables of vsmanager's that are no VS_* setting but still lead to its secrets.
@@ -67,6 +67,7 @@ class GameRun:
         proc: asyncio.subprocess.Process,
         transport: asyncio.SubprocessTransport,
         captures: dict[int, PipeCapture],
+        exited: asyncio.Future[None],
     ) -> None:
         self._settings = settings
         self._feed = feed
@@ -74,6 +75,7 @@ class GameRun:
         self.proc = proc
         self._transport = transport
         self._captures = captures
+        self._exited = exited
         self.pipes = procfs.pipe_inodes(proc.pid)
         self.started_monotonic = time.monotonic()
         self.started_at = now_iso()
@@ -120,7 +122,7 @@ class GameRun:
         except OSError as exc:
             raise SpawnFailed(f"{argv[0]!r}: {exc.strerror or exc}") from None
         proc = asyncio.subprocess.Process(transport, protocol, loop)
-        return cls(settings, feed, leftovers, proc, transport, captures)
+        return cls(settings, feed, leftovers, proc, transport, captures, protocol.exited)
 
     @property
     def pid(self) -> int:
@@ -180,11 +182,15 @@ class GameRun:
         """Wait for the game to exit, end what it left in its group, read its last lines,
         and return its exit code (negative: the signal that killed it)."""
         proc = self.proc
-        # Process.wait() also waits for the pipes to close, which a grandchild holding them
-        # would delay forever; the exit itself shows in returncode.
-        waiter = asyncio.ensure_future(proc.wait())
+        # Not Process.wait(): with asyncio's own loop it also waits for the pipes to close,
+        # which a grandchild holding them would delay forever. The protocol hears the exit
+        # itself; until then vsmanager sleeps (it polled 20 times a second, the larger part
+        # of what an idle vsmanager cost).
         while proc.returncode is None:
-            await asyncio.wait({waiter}, timeout=EXIT_POLL_S)
+            if self._exited.done():  # told, and the code not in yet: never spin on it
+                await asyncio.sleep(EXIT_CHECK_S / 20)
+            else:
+                await asyncio.wait({self._exited}, timeout=EXIT_CHECK_S)
         code = proc.returncode
         self.ran_for = time.monotonic() - self.started_monotonic
         # Whatever the game left behind in its group goes too: no orphans, and its pipes close.
