@@ -7,7 +7,9 @@ import contextlib
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from vsmanager import __version__
 from vsmanager.access.keys import KeysFileError, generate_key
@@ -127,23 +129,34 @@ def run_demo(args: argparse.Namespace) -> int:
         generated["api_key_admin"] = generate_key()
     if configured.api_key_monitor is None:
         generated["api_key_monitor"] = generate_key()
-    settings = load_settings(
-        **generated,
-        server_command=shlex.join(command),
-        server_autostart=True,
-        web_demo=True,
-    )
-    record = demo_state.DemoRecord(os.getpid(), base, generated.get("api_key_admin"),
-                                   generated.get("api_key_monitor"))
-    print(demo_state.banner("vsmanager demo: a simulated Vintage Story server with a live "
-                            "console", record) +
-          "\nPress Ctrl+C to stop (the simulated server is stopped gracefully).", flush=True)
-    with contextlib.suppress(OSError):  # without the note, a second demo just cannot say
-        demo_state.write_record(record, args.port)
-    try:
-        return _run_server(settings, args)
-    finally:
-        demo_state.remove_record(args.port)
+    # A world to back up and restore at once: the simulator keeps a real SQLite save in a
+    # folder of the demo's own, the backups go beside it (unless VS_BACKUP_DIR says where),
+    # and both go with the demo.
+    with tempfile.TemporaryDirectory(prefix="vsmanager-demo-") as scratch:
+        world = Path(scratch)
+        command += ["--dataPath", str(world / "data")]
+        backups = {} if configured.backup_dir else {"backup_dir": world / "backups"}
+        settings = load_settings(
+            **generated,
+            **backups,
+            server_command=shlex.join(command),
+            server_autostart=True,
+            web_demo=True,
+        )
+        record = demo_state.DemoRecord(os.getpid(), base, generated.get("api_key_admin"),
+                                       generated.get("api_key_monitor"))
+        kept = ("in a temporary folder, gone when the demo stops" if backups
+                else f"in {settings.backup_dir} (VS_BACKUP_DIR)")
+        print(demo_state.banner("vsmanager demo: a simulated Vintage Story server with a live "
+                                "console", record) +
+              f"\n  backups       {kept}"
+              "\nPress Ctrl+C to stop (the simulated server is stopped gracefully).", flush=True)
+        with contextlib.suppress(OSError):  # without the note, a second demo just cannot say
+            demo_state.write_record(record, args.port)
+        try:
+            return _run_server(settings, args)
+        finally:
+            demo_state.remove_record(args.port)
 
 
 def _demo_environment(port: int) -> int:

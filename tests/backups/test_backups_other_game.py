@@ -12,7 +12,7 @@ import pytest
 import zstandard
 from test_backups_api import make_backup, wait_job
 
-from harness import run_vsmanager, script_command
+from harness import run_vsmanager, script_command, simulator_command
 
 
 def members(archive: Path) -> dict[str, bytes]:
@@ -97,3 +97,16 @@ def test_a_copy_that_is_missing_or_outside_the_data_folder_fails_clearly(
         assert not (tmp_path / "outside").exists()
         if why != "is not there":  # refused before anything was asked of the game
             assert "/backup vsmanager-" not in json.dumps(vsm.history(limit=1000))
+
+
+def test_a_vintage_story_server_without_a_world_yet_is_told_so(tmp_path: Path) -> None:
+    # The Vintage Story profile with no save in the data folder (a new server still making
+    # its world, or the wrong folder): not the other games' VS_BACKUP_COPY_OF advice.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with run_vsmanager(simulator_command(), server_workdir=empty, backup_dir=tmp_path / "backups") as vsm, \
+            vsm.client() as client:
+        job = make_backup(client)
+    assert job["state"] == "failed"
+    assert f"no world save in {empty} yet" in job["error"], job["error"]
+    assert "VS_BACKUP_COPY_OF" not in job["error"]

@@ -11,9 +11,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,6 +48,9 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), VS_LOG_FORMAT="console")
+    # The demo's world and backups go in a temporary folder: here, to be looked at.
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp_path / "tmp")
     return env
 
 
@@ -159,3 +163,37 @@ def test_demo_env_without_a_demo_says_so(tmp_path: Path) -> None:
                             timeout=60 * TIME_SCALE)
     assert result.returncode == 1 and result.stdout == ""
     assert "no demo of yours runs on port" in result.stderr
+
+
+def test_the_demo_backs_up_and_restores_its_world_and_takes_it_away(demo: Demo) -> None:
+    # A newcomer can try backups at once: the simulated world is a real SQLite save in a
+    # folder of the demo's own, with the backups beside it, both gone when it stops.
+    assert demo.field("backups") == "in a temporary folder, gone when the demo stops"
+    scratch = list((demo.cwd / "tmp").glob("vsmanager-demo-*"))
+    assert len(scratch) == 1
+    deadline = time.monotonic() + 60 * TIME_SCALE
+    while not list(scratch[0].glob("data/Saves/*.vcdbs")):  # the simulator makes its world
+        assert time.monotonic() < deadline, "the demo's world was never made"
+        time.sleep(0.05)
+    api = f"http://127.0.0.1:{demo.port}/api/v1alpha1"
+    with httpx.Client(base_url=api, headers={"X-API-Key": demo.field("admin key")}, timeout=10) as client:
+        id = client.post("/backups").json()["id"]
+        backup = wait_for(client, f"/backups/{id}", lambda job: job["state"] != "running")
+        assert backup["state"] == "done" and backup["verified"], backup.get("error")
+        assert client.post(f"/backups/{id}/restore", json={"confirm": backup["world"]}).status_code == 202
+        restored = wait_for(client, f"/backups/{id}", lambda job: job["restore"]["state"] != "running")
+        assert restored["restore"]["state"] == "done", restored
+        assert client.get("/server/status").json()["state"] in ("starting", "running")
+    demo.process.send_signal(2)
+    demo.process.wait(30 * TIME_SCALE)
+    assert not scratch[0].exists()
+
+
+def wait_for(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60 * TIME_SCALE
+    while True:
+        answer = client.get(path).json()
+        if done(answer):
+            return answer
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.1)

@@ -262,6 +262,10 @@ class BackupService:
             if not self.settings.backup_command:
                 raise StepFailed(game_copy.STEP, "the game runs and VS_BACKUP_COMMAND is empty")
             if contents.copy_stands_for(self.settings, data) is None:
+                if vintage_story:  # a new server still making its world, or another folder
+                    raise StepFailed(game_copy.STEP, f"no world save in {data} yet (no serverconfig.json "
+                                     "naming one, no .vcdbs in Saves/): back up once the game has made "
+                                     "its world, or set VS_SERVER_DATA_DIR (or --dataPath) to its data folder")
                 raise StepFailed(game_copy.STEP, "the game runs and VS_BACKUP_COPY_OF is empty: name the "
                                  "path its copy stands for (e.g. world)")
             self.set_step(job, game_copy.STEP)
