@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 
 from harness import TIME_SCALE
-from vsmanager.console.buffer import Stream
+from vsmanager.console.buffer import ConsoleBuffer, Stream
 from vsmanager.console.capture import PipeCapture
+from vsmanager.console.feed import ConsoleFeed
 
 FLUSH_AFTER_S = 0.05
 
@@ -98,3 +99,33 @@ async def test_a_long_line_is_cut_and_nothing_stops_capture() -> None:
     capture = capture_into(sink, max_line_bytes=16)
     capture.data(b"x" * 40 + b"\n\xff\x00ok\n")
     assert sink.texts() == ["x" * 16, "x" * 16, "x" * 8, "\ufffd\x00ok"]
+
+
+async def test_a_chunks_lines_reach_caught_up_readers_in_the_same_callback() -> None:
+    # The feed's listeners (the broadcast that writes caught-up clients) are called once, with
+    # every line of the chunk in the buffer, before the chunk's callback returns: no turn of
+    # the loop between the game's line and a caught-up client's write.
+    feed = ConsoleFeed(ConsoleBuffer(100, 1 << 20))
+    seen: list[int] = []
+    feed.listen(lambda: seen.append(feed.buffer.last_seq), asyncio.get_running_loop())
+    capture = PipeCapture("stdout", feed.publish, 1024, FLUSH_AFTER_S,
+                          asyncio.get_running_loop(), feed)
+    capture.data(b"one\ntwo\nthree\n")
+    assert seen == [3]
+    capture.data(b"four\n")
+    assert seen == [3, 4]
+    await asyncio.sleep(0)  # and nothing is left over for the next turn
+    assert seen == [3, 4]
+
+
+async def test_lines_published_outside_a_chunk_reach_readers_on_the_next_turn() -> None:
+    # vsmanager's own lines (commands, system lines) come one by one from anywhere: listeners
+    # are called once for all of a turn's lines, after it.
+    feed = ConsoleFeed(ConsoleBuffer(100, 1 << 20))
+    seen: list[int] = []
+    feed.listen(lambda: seen.append(feed.buffer.last_seq), asyncio.get_running_loop())
+    feed.publish("system", "server started")
+    feed.publish("command", "/list clients")
+    assert seen == []
+    await asyncio.sleep(0)
+    assert seen == [2]

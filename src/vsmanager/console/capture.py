@@ -1,9 +1,11 @@
 """Capture the game's stdout and stderr: bytes from a pipe become console lines at once.
 
 The event loop hands each chunk to :class:`GameProtocol` as it arrives; the chunk is split
-into lines and published before the callback returns. No stream reader, future or task
-stands between the pipe and the buffer, so a line costs one wake-up of the loop, and the
-pipe is always drained at once: the game never waits for vsmanager.
+into lines and published before the callback returns, and the clients that were caught up
+are written in the same callback. No stream reader, future or task stands between the pipe
+and the buffer, nor a turn of the loop between the buffer and a caught-up client's socket, so
+a line costs one wake-up of the loop, and the pipe is always drained at once: the game never
+waits for vsmanager.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 
 from vsmanager.console.buffer import Stream
+from vsmanager.console.feed import ConsoleFeed
 from vsmanager.console.lines import LineSplitter
 
 LineSink = Callable[[Stream, str], None]
@@ -22,7 +25,10 @@ STDERR_FD = 2
 
 class PipeCapture:
     """One pipe's lines: complete lines go out with the chunk that ends them; a partial line
-    (a prompt such as ``> ``) goes out after ``flush_after`` seconds of silence, or at EOF."""
+    (a prompt such as ``> ``) goes out after ``flush_after`` seconds of silence, or at EOF.
+
+    With ``feed`` (the feed the sink publishes to), the feed is held while a chunk's lines go
+    in, so its caught-up readers are written in the same callback (ConsoleFeed.hold)."""
 
     def __init__(
         self,
@@ -31,9 +37,11 @@ class PipeCapture:
         max_line_bytes: int,
         flush_after: float,
         loop: asyncio.AbstractEventLoop,
+        feed: ConsoleFeed | None = None,
     ) -> None:
         self.stream = stream
         self._sink = sink
+        self._feed = feed
         self._splitter = LineSplitter(max_line_bytes)
         self._flush_after = flush_after
         self._loop = loop
@@ -45,7 +53,15 @@ class PipeCapture:
         if self._ignoring:
             return
         self._cancel_flush()
-        self._emit(self._splitter.feed(chunk))
+        feed = self._feed
+        if feed is None:
+            self._emit(self._splitter.feed(chunk))
+        else:
+            feed.hold()
+            try:
+                self._emit(self._splitter.feed(chunk))
+            finally:
+                feed.release()
         if self._splitter.has_pending:
             self._flush_timer = self._loop.call_later(self._flush_after, self._flush)
 

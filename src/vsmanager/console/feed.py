@@ -42,6 +42,8 @@ class ConsoleFeed:
         # Called once a loop turn after lines or a status came (see listen).
         self._listeners: list[Callable[[], None]] = []
         self._notifying = False
+        # While held (see hold), lines wake the listeners only at release, in that call.
+        self._held = False
         # The last batch read, by (cursor, newest seq, limit, text bound): a new line or an
         # eviction changes the newest seq, so a hit is always what a fresh read would give.
         self._batch_key: tuple[int, int, int, int] = (-1, -1, 0, 0)
@@ -113,8 +115,9 @@ class ConsoleFeed:
 
     def listen(self, callback: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
         """Call ``callback`` in ``loop`` once a turn in which lines, a status or the end came,
-        after the turn's lines are all in: a plain callback, no task to wake (the broadcast
-        of caught-up clients, stream/broadcast.py). Until :meth:`unlisten`."""
+        after the turn's lines are all in (a chunk from the game's pipe: at once, see
+        :meth:`hold`): a plain callback, no task to wake (the broadcast of caught-up clients,
+        stream/broadcast.py). Until :meth:`unlisten`."""
         if callback not in self._listeners:
             self._listeners.append(callback)
         self._loop = loop
@@ -122,6 +125,18 @@ class ConsoleFeed:
     def unlisten(self, callback: Callable[[], None]) -> None:
         if callback in self._listeners:
             self._listeners.remove(callback)
+
+    def hold(self) -> None:
+        """Lines published from now until :meth:`release` reach the listeners at the release,
+        in that call, rather than a loop turn later: the pipe's capture holds the feed while a
+        chunk's lines go in, so that caught-up clients are written before the loop sleeps again
+        (one wake-up of the loop a chunk, and no turn of it between the line and the write)."""
+        self._held = True
+
+    def release(self) -> None:
+        self._held = False
+        if self._notifying:
+            self._notify()
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -131,7 +146,8 @@ class ConsoleFeed:
         loop = self._loop
         if self._listeners and not self._notifying and loop is not None and not loop.is_closed():
             self._notifying = True
-            loop.call_soon(self._notify)
+            if not self._held:
+                loop.call_soon(self._notify)
 
     def _notify(self) -> None:
         self._notifying = False

@@ -104,7 +104,7 @@ class GameRun:
         streams: tuple[tuple[int, Stream], ...] = ((STDOUT_FD, "stdout"), (STDERR_FD, "stderr"))
         captures = {
             fd: PipeCapture(stream, on_line, settings.console_max_line_bytes,
-                            settings.console_partial_flush_s, loop)
+                            settings.console_partial_flush_s, loop, feed)
             for fd, stream in streams
         }
         try:
