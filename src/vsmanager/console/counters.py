@@ -62,9 +62,10 @@ class LatencyHistogram:
         self.counts[bisect_left(self.bounds, seconds)] += 1
         self.sum += seconds
 
-    def cumulative(self) -> list[tuple[str, int]]:
-        """(le, count) pairs as Prometheus wants them: cumulative, ending with +Inf."""
-        total = 0
+    def cumulative(self, more_in_first: int = 0) -> list[tuple[str, int]]:
+        """(le, count) pairs as Prometheus wants them: cumulative, ending with +Inf; with
+        ``more_in_first`` observations of 0 seconds that were counted elsewhere."""
+        total = more_in_first
         out = []
         for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
             total += count
@@ -80,7 +81,8 @@ class ConsoleCounters:
         "bytes_read",
         "clients_closed",
         "commands",
-        "frames_sent",
+        "frames_at_once",
+        "frames_timed",
         "gaps_sent",
         "lines_dropped",
         "lines_read",
@@ -95,8 +97,13 @@ class ConsoleCounters:
         self.bytes_read: defaultdict[str, int] = defaultdict(int)
         self.gaps_sent = 0
         self.lines_dropped = 0  # lines clients skipped in those gaps
-        self.frames_sent = 0
-        self.send_latency = LatencyHistogram()
+        # Frames sent, in two counts. Those the broadcast wrote the moment they were owed are
+        # counted by a bare ``+=`` on the hot path (stream/broadcast.py: once a write to each
+        # of a crowd, each tick); they waited for nothing, so they join the send histogram's
+        # first bucket only when it is read. Those a client's own loop sent are timed.
+        self.frames_at_once = 0
+        self.frames_timed = 0
+        self.send_latency = LatencyHistogram()  # of the timed frames
         self.clients_closed: defaultdict[str, int] = defaultdict(int)  # by close_code_label
         self.commands: defaultdict[str, int] = defaultdict(int)  # by key name
         self.auth_failures: defaultdict[str, int] = defaultdict(int)  # by transport
@@ -106,8 +113,16 @@ class ConsoleCounters:
         # isascii() is one quick scan; encoding only for the lines that need it.
         self.bytes_read[stream] += len(text) if text.isascii() else len(text.encode())
 
+    @property
+    def frames_sent(self) -> int:
+        return self.frames_at_once + self.frames_timed
+
+    def send_latency_buckets(self) -> list[tuple[str, int]]:
+        """The send histogram's cumulative buckets, the frames written at once included."""
+        return self.send_latency.cumulative(self.frames_at_once)
+
     def frame_sent(self, seconds: float) -> None:
-        self.frames_sent += 1
+        self.frames_timed += 1
         latency = self.send_latency
         latency.sum += seconds
         # Most sends complete at once: the first bucket without a search.
@@ -119,7 +134,7 @@ class ConsoleCounters:
     def frames_written(self, count: int, seconds: float) -> None:
         """``count`` frames went out in one write, after waiting ``seconds`` for the socket
         to take more (0 when it could at once): one call per write, not per frame."""
-        self.frames_sent += count
+        self.frames_timed += count
         latency = self.send_latency
         latency.sum += seconds * count
         if seconds <= latency.first:

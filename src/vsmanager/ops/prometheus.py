@@ -84,7 +84,7 @@ class VsmanagerCollector(Collector):
         yield CounterMetricFamily("vsmanager_websocket_frames_sent", "WebSocket frames sent to clients.",
                                   value=counters.frames_sent)
         latency = counters.send_latency
-        buckets = latency.cumulative()
+        buckets = counters.send_latency_buckets()
         yield HistogramMetricFamily("vsmanager_websocket_send_seconds",
                                     "Time a frame's send waited for the client's socket.",
                                     buckets=buckets, sum_value=latency.sum)

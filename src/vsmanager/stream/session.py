@@ -297,7 +297,7 @@ class ConsoleSession:
         writer.write_frames(data)
         self._cursor = end
         self.lines_sent += count
-        feed.counters.frames_written(1 if self._json else count, 0.0)
+        feed.counters.frames_at_once += 1 if self._json else count
         pacing = self._pacing()
         if pacing is not None:  # the rest, if more came than one write holds, at that tick
             return feed.clock.next_time(*pacing)
