@@ -138,9 +138,10 @@ def read(port: int, clients: int, start_ns: int, end_ns: int, out: Path) -> None
     gc.disable()  # the readers add as little as they can to what they measure
     uvloop.run(main())
     latencies: list[float] = []
-    lines = 0
+    lines = lost = 0
     for got in chunks:
         pending = b""
+        seqs: list[int] = []
         for stamp, data in got:
             *whole, pending = (pending + data).split(b"\n")
             for line in whole:
@@ -149,8 +150,13 @@ def read(port: int, clients: int, start_ns: int, end_ns: int, out: Path) -> None
                     sent = int(parts[2])
                     if start_ns <= sent < end_ns:
                         latencies.append((stamp - sent) / 1e6)
-                        lines += 1
-    out.write_text(json.dumps({"lines": lines, "latencies_ms": _quantiles(latencies)}))
+                        seqs.append(int(parts[1]))
+        lines += len(seqs)
+        # The game numbers its lines: a reader missing one between its first and last of the
+        # window lost it (the readers all get the same lines, so a count per reader suffices).
+        if seqs:
+            lost += (max(seqs) - min(seqs) + 1) - len(set(seqs))
+    out.write_text(json.dumps({"lines": lines, "lost": lost, "latencies_ms": _quantiles(latencies)}))
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
@@ -187,7 +193,8 @@ def run_once(clients: int, writes: float, groups: int, rate: float, seconds: flo
         finally:
             server.terminate()
             server.wait(timeout=10)
-    return {"cpu_pct": 100 * used / seconds, "lines": result["lines"], **result["latencies_ms"]}
+    return {"cpu_pct": 100 * used / seconds, "lines": result["lines"], "lost": result["lost"],
+            **result["latencies_ms"]}
 
 
 def _cpu(pid: int) -> float:
@@ -223,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"The floor: {args.clients} clients, {args.rate:g} lines/s, {args.groups} tick groups; "
           f"medians of {args.runs} runs of {args.seconds:g} s (load average "
           f"{os.getloadavg()[0]:.2f}).\n")
-    print("| writes/s | interval per client | line latency p50 / p99 / max (ms) | server CPU % "
-          "| CPU % of each run |")
-    print("|--:|--:|--:|--:|---|")
+    print("| writes/s | interval per client | line latency p50 / p99 / max (ms) | lines read, lost "
+          "| server CPU % | CPU % of each run |")
+    print("|--:|--:|--:|--:|--:|---|")
     for writes in (float(w) for w in args.writes.split(",")):
         results = [run_once(args.clients, writes, args.groups, args.rate, args.seconds)
                    for _ in range(args.runs)]
@@ -236,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             lat = "—"
         each = ", ".join(f"{r['cpu_pct']:.1f}" for r in results)
-        print(f"| {writes:,.0f} | {interval} | {lat} | {cpu:.1f} | {each} |", flush=True)
+        got = f"{sum(r['lines'] for r in results):,}, {sum(r['lost'] for r in results)}" if writes else "—"
+        print(f"| {writes:,.0f} | {interval} | {lat} | {got} | {cpu:.1f} | {each} |", flush=True)
     return 0
 
 
