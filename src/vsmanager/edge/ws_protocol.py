@@ -48,7 +48,8 @@ class BoundedCloseTransport(asyncio.Transport):
     queued has been acknowledged by the client, or resets the connection after ``linger``
     seconds."""
 
-    __slots__ = ("_closing", "_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset")
+    __slots__ = ("_closing", "_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset",
+                 "write_open")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
                  linger: float) -> None:
@@ -60,21 +61,28 @@ class BoundedCloseTransport(asyncio.Transport):
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.was_reset = False
+        # write() without this wrapper's own call, for the broadcast's writes to a crowd: the
+        # connection's write while it is open, a no-op once it is closing.
+        self.write_open: Callable[[bytes], object] = transport.write
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._closing:
             self._transport.write(data)
 
+    def _start_closing(self) -> None:
+        self._closing = True
+        self.write_open = _drop
+
     def close(self) -> None:
         if self._closing:
             return
-        self._closing = True
+        self._start_closing()
         self._deadline = self._loop.time() + self._linger
         self._close_when_drained()
 
     def abort(self) -> None:
         """Drop the connection now, with a reset: the kernel frees its buffers at once."""
-        self._closing = True
+        self._start_closing()
         self._cancel_timer()
         self.was_reset = True
         reset(self._transport)
@@ -118,6 +126,10 @@ class BoundedCloseTransport(asyncio.Transport):
             self._timer = None
 
 
+def _drop(data: bytes) -> None:
+    """What a closing connection's ``write_open`` does with more data: nothing."""
+
+
 # Handshakes refused by uvicorn or the websockets library, in the API's error shape.
 _REJECTION_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long",
                     431: "request_headers_too_large", 500: "internal_error"}
@@ -154,7 +166,9 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
         # asyncio's Queue and Event hold some 3.5 KiB before anything is in them: a lot for
         # each of a thousand idle connections (see ws_waits.py).
         self.queue = Inbox(self.loop)  # type: ignore[assignment]
-        self.writable = Flag(self.loop)  # type: ignore[assignment]
+        # uvicorn's `writable`, typed as ours (its `up` is read at each tick of a crowd).
+        self.write_flag = Flag(self.loop)
+        self.writable = self.write_flag  # type: ignore[assignment]
         self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -185,7 +199,11 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
         closing or gone, where ``send`` would raise ``ClientDisconnected``."""
         if self.disconnected or self.close_sent or self.conn.state is not State.OPEN:
             raise ConnectionResetError("the WebSocket is closing")
-        self.transport.write(data)
+        transport = self.transport
+        if isinstance(transport, BoundedCloseTransport):
+            transport.write_open(data)
+        else:
+            transport.write(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         transport = self.transport

@@ -73,32 +73,33 @@ class Inbox(Generic[T]):
 
 
 class Flag:
-    """``asyncio.Event``'s ``is_set``, ``set``, ``clear`` and ``wait``."""
+    """``asyncio.Event``'s ``is_set``, ``set``, ``clear`` and ``wait``; ``up`` is ``is_set()``
+    as a plain attribute, for the broadcast's check of each client of a crowd at each tick."""
 
-    __slots__ = ("_loop", "_set", "_waiters")
+    __slots__ = ("_loop", "_waiters", "up")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._set = False
+        self.up = False
         self._waiters: list[asyncio.Future[None]] | None = None
 
     def is_set(self) -> bool:
-        return self._set
+        return self.up
 
     def set(self) -> None:
-        if self._set:
+        if self.up:
             return
-        self._set = True
+        self.up = True
         waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
     def clear(self) -> None:
-        self._set = False
+        self.up = False
 
     async def wait(self) -> Literal[True]:
-        if self._set:
+        if self.up:
             return True
         waiter, self._waiters = _enlist(self._loop, self._waiters)
         try:

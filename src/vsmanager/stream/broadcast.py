@@ -19,6 +19,7 @@ import functools
 import weakref
 from typing import Protocol
 
+from vsmanager.console.buffer import Gap
 from vsmanager.console.feed import ConsoleFeed
 
 # What a parked client's deliver() returns, besides the loop time of the tick it is to be
@@ -27,11 +28,29 @@ WAKE = -1.0
 QUIET = 0.0
 
 
+class TickMemo:
+    """What the clients served in one call of the broadcast share: the frames owed at one
+    cursor, and the next tick of one pacing. A crowd in step is mostly one cursor and one
+    pacing, so each client's share is a lookup here rather than a read of the buffer, a
+    cache key and a clock computation of its own. Valid for that one call: no line can come
+    while it runs."""
+
+    __slots__ = ("cursor", "json", "next_tick", "owed", "pacing")
+
+    def __init__(self) -> None:
+        self.cursor = -1
+        self.json = False
+        self.owed: tuple[Gap | None, bytes, int, int] | None = None
+        self.pacing: tuple[float, float] | None = None
+        self.next_tick = 0.0
+
+
 class ParkedClient(Protocol):
-    def deliver(self) -> float:
+    def deliver(self, memo: TickMemo | None = None) -> float:
         """Write what the client is owed now, if it can be written at once. :data:`WAKE` if
         it must run its own loop instead (it is then woken), :data:`QUIET` to be served when
-        lines come, or the time of the tick to be served at next."""
+        lines come, or the time of the tick to be served at next. ``memo``: shared with the
+        other clients served in the same call."""
         ...
 
 
@@ -87,9 +106,10 @@ class Broadcast:
 
     def _serve_quiet(self) -> None:
         """The feed's call, once a loop turn in which lines (or a status, or the end) came."""
+        memo = TickMemo()
         for client, woken in list(self._quiet.items()):
             try:
-                after = client.deliver()
+                after = client.deliver(memo)
             except Exception:  # its own loop meets the same fault, and handles it
                 after = WAKE
             if after != QUIET:  # stays quiet: the usual case, nothing to move
@@ -97,22 +117,35 @@ class Broadcast:
 
     def _serve_tick(self, when: float) -> None:
         parked = self._parked
-        for client, woken in self._due.pop(when, ()):
+        memo = TickMemo()
+        # The usual case: every client due now is due again at the same next tick.
+        next_tick: float = -1.0
+        due_then: list[tuple[ParkedClient, asyncio.Future[None]]] = []
+        for entry in self._due.pop(when, ()):
+            client, woken = entry
             if parked.get(client) is not woken:  # gone meanwhile
                 continue
             try:
-                after = client.deliver()
+                after = client.deliver(memo)
             except Exception:  # its own loop meets the same fault, and handles it
                 after = WAKE
-            self._place(client, woken, after)  # usually: due again at its next tick
+            if after > QUIET:  # written, and due at its next tick (it was in no other list)
+                if after != next_tick:
+                    next_tick, due_then = after, self._due_at(after)
+                due_then.append(entry)
+            else:
+                self._place(client, woken, after)
 
     def _serve_at(self, when: float, entry: tuple[ParkedClient, asyncio.Future[None]]) -> None:
         """Serve the client at the tick ``when``; the tick's one callback serves all due then."""
+        self._due_at(when).append(entry)
+
+    def _due_at(self, when: float) -> list[tuple[ParkedClient, asyncio.Future[None]]]:
         clients = self._due.get(when)
         if clients is None:
             clients = self._due[when] = []
             self._feed.clock.call_at(when, functools.partial(self._serve_tick, when))
-        clients.append(entry)
+        return clients
 
 
 _BROADCASTS: weakref.WeakKeyDictionary[ConsoleFeed, Broadcast] = weakref.WeakKeyDictionary()

@@ -26,7 +26,7 @@ from vsmanager.console.feed import ConsoleFeed
 from vsmanager.edge.clients import client_address
 from vsmanager.edge.ws_protocol import FRAME_WRITER, ConsoleWebSocketProtocol
 from vsmanager.game.supervisor import LifecycleError, Supervisor
-from vsmanager.stream.broadcast import QUIET, WAKE, broadcast_of
+from vsmanager.stream.broadcast import QUIET, WAKE, TickMemo, broadcast_of
 from vsmanager.stream.frames import json_frames, shared_frames, text_frame, text_frames
 from vsmanager.stream.options import StreamOptions
 from vsmanager.stream.server_send import SERVER_SEND
@@ -275,32 +275,43 @@ class ConsoleSession:
         await self._broadcast.park(self, after)
         return self._cursor
 
-    def deliver(self) -> float:
+    def deliver(self, memo: TickMemo | None = None) -> float:
         """The broadcast's turn: write the lines this parked client is owed, the same bytes
         as every client at its cursor, if its socket takes them at once. WAKE when it is
         owed anything else (a gap, a status, the end) or its socket is full: its own loop
         takes over. Else QUIET (served again when lines come) or, once written if paced,
-        the time of its next tick."""
+        the time of its next tick. ``memo``: what the clients served in the same call of
+        the broadcast share (the frames at a cursor, the next tick of a pacing)."""
         feed, cursor = self.feed, self._cursor
         if feed.ended or (self._json and self._seen_status != feed.status_version):
             return WAKE
-        buffer = feed.buffer
-        newest = buffer.last_seq
+        newest = feed.buffer.last_seq
         if newest <= cursor:
             return QUIET
         writer = self._writer
-        if writer is None or not writer.writable.is_set():
+        if writer is None or not writer.write_flag.up:
             return WAKE
-        gap, data, count, end = self._owed(cursor, newest)
+        if memo is None:
+            owed = self._owed(cursor, newest)
+        elif memo.cursor == cursor and memo.json == self._json and memo.owed is not None:
+            owed = memo.owed
+        else:
+            owed = memo.owed = self._owed(cursor, newest)
+            memo.cursor, memo.json = cursor, self._json
+        gap, data, count, end = owed
         if gap is not None:
             return WAKE
         writer.write_frames(data)
         self._cursor = end
         self.lines_sent += count
         feed.counters.frames_at_once += 1 if self._json else count
-        pacing = self._pacing()
+        pacing = self._paced if self._paced_for == feed.readers else self._pacing()
         if pacing is not None:  # the rest, if more came than one write holds, at that tick
-            return feed.clock.next_time(*pacing)
+            if memo is None:
+                return feed.clock.next_time(*pacing)
+            if pacing != memo.pacing:
+                memo.pacing, memo.next_tick = pacing, feed.clock.next_time(*pacing)
+            return memo.next_tick
         # Owed more than one write holds (a burst past the batch size): its loop sends it.
         return QUIET if end >= newest else WAKE
 
