@@ -106,7 +106,7 @@ class Broadcast:
 
     def _serve_quiet(self) -> None:
         """The feed's call, once a loop turn in which lines (or a status, or the end) came."""
-        memo = TickMemo()
+        memo = TickMemo() if len(self._quiet) > 1 else None  # one client: nobody to share with
         for client, woken in list(self._quiet.items()):
             try:
                 after = client.deliver(memo)
