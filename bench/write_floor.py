@@ -26,6 +26,7 @@ import asyncio
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import statistics
@@ -41,6 +42,7 @@ from servers import linegen_argv
 
 WARMUP_S = 1.0
 DRAIN_S = 0.5
+READY_TIMEOUT_S = 60.0
 
 
 def serve(listen_fd: int, clients: int, writes: float, groups: int, rate: float, progress: Path,
@@ -72,6 +74,7 @@ def serve(listen_fd: int, clients: int, writes: float, groups: int, rate: float,
         members = [transports[g * size:(g + 1) * size] for g in range(groups)]
         owed = [bytearray() for _ in range(groups)]  # whole lines since each group's tick
         partial = bytearray()
+        announced = False
 
         def read() -> None:
             try:
@@ -81,6 +84,10 @@ def serve(listen_fd: int, clients: int, writes: float, groups: int, rate: float,
             if not chunk:
                 loop.remove_reader(read_end)
                 return
+            nonlocal announced
+            if not announced:  # every client is in and the game prints: the window may begin
+                print("ready", flush=True)
+                announced = True
             partial.extend(chunk)
             end = partial.rfind(b"\n") + 1
             if end:
@@ -117,9 +124,11 @@ def serve(listen_fd: int, clients: int, writes: float, groups: int, rate: float,
     uvloop.run(main())
 
 
-def read(port: int, clients: int, start_ns: int, end_ns: int, out: Path) -> None:
-    """The readers: every chunk stamped as it arrives; lines sent in the window are parsed
-    after it, each one's latency from the stamp of the chunk that completed it."""
+def read(port: int, clients: int, out: Path) -> None:
+    """The readers: every chunk stamped as it arrives; lines sent in the window (given on
+    stdin once the server is ready) are parsed after it, each one's latency from the stamp of
+    the chunk that completed it."""
+    window = [0, 0]
     chunks: list[list[tuple[int, bytes]]] = [[] for _ in range(clients)]
 
     class Reader(asyncio.Protocol):
@@ -133,10 +142,13 @@ def read(port: int, clients: int, start_ns: int, end_ns: int, out: Path) -> None
         loop = asyncio.get_running_loop()
         for index in range(clients):
             await loop.create_connection(lambda i=index: Reader(i), "127.0.0.1", port)
-        await asyncio.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9) + DRAIN_S)
+        line = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), READY_TIMEOUT_S)
+        window[:] = [int(x) for x in line.split()]
+        await asyncio.sleep(max(0.0, (window[1] - time.monotonic_ns()) / 1e9) + DRAIN_S)
 
     gc.disable()  # the readers add as little as they can to what they measure
     uvloop.run(main())
+    start_ns, end_ns = window
     latencies: list[float] = []
     lines = lost = 0
     for got in chunks:
@@ -177,13 +189,22 @@ def run_once(clients: int, writes: float, groups: int, rate: float, seconds: flo
                                    "--clients", str(clients), "--writes", f"{writes:g}",
                                    "--groups", str(groups), "--rate", f"{rate:g}",
                                    "--progress", str(progress), "--seconds", f"{seconds:g}"],
-                                  pass_fds=(listener.fileno(),))
+                                  pass_fds=(listener.fileno(),), stdout=subprocess.PIPE, text=True)
+        reader = subprocess.Popen([sys.executable, __file__, "--read", "--port", str(port),
+                                   "--clients", str(clients), "--out", str(out)],
+                                  stdin=subprocess.PIPE, text=True)
         try:
+            # The window begins once every reader is connected and the game prints (a slow
+            # machine starts three Pythons in seconds, not milliseconds).
+            assert server.stdout is not None and reader.stdin is not None
+            if not select.select([server.stdout], [], [], READY_TIMEOUT_S)[0]:
+                raise RuntimeError(f"the server was not ready in {READY_TIMEOUT_S:g} s")
+            if server.stdout.readline().strip() != "ready":
+                raise RuntimeError("the server ended before it was ready")
             start_ns = time.monotonic_ns() + int(WARMUP_S * 1e9)
             end_ns = start_ns + int(seconds * 1e9)
-            reader = subprocess.Popen([sys.executable, __file__, "--read", "--port", str(port),
-                                       "--clients", str(clients), "--start-ns", str(start_ns),
-                                       "--end-ns", str(end_ns), "--out", str(out)])
+            reader.stdin.write(f"{start_ns} {end_ns}\n")
+            reader.stdin.flush()
             time.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
             before = _cpu(server.pid)
             time.sleep(seconds)
@@ -191,6 +212,9 @@ def run_once(clients: int, writes: float, groups: int, rate: float, seconds: flo
             reader.wait(timeout=seconds + 60)
             result = json.loads(out.read_text())
         finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
             server.terminate()
             server.wait(timeout=10)
     return {"cpu_pct": 100 * used / seconds, "lines": result["lines"], "lost": result["lost"],
@@ -216,8 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--progress", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--start-ns", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--end-ns", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
               args.seconds)
         return 0
     if args.read:
-        read(args.port, args.clients, args.start_ns, args.end_ns, args.out)
+        read(args.port, args.clients, args.out)
         return 0
     print(f"The floor: {args.clients} clients, {args.rate:g} lines/s, {args.groups} tick groups; "
           f"medians of {args.runs} runs of {args.seconds:g} s (load average "
