@@ -129,3 +129,18 @@ async def test_lines_published_outside_a_chunk_reach_readers_on_the_next_turn() 
     assert seen == []
     await asyncio.sleep(0)
     assert seen == [2]
+
+
+async def test_a_gated_capture_keeps_what_comes_until_it_is_opened() -> None:
+    # The supervisor opens the game's output once its "server started" line is in: what the
+    # game printed before comes after it, in order, the end of the pipe included.
+    sink = Sink()
+    capture = PipeCapture("stdout", sink, 1024, FLUSH_AFTER_S, asyncio.get_running_loop(),
+                          gated=True)
+    capture.data(b"Dedicated Server now running\nSaving")
+    capture.eof()
+    assert sink.texts() == [] and not capture.closed.done()
+    sink("system", "server started (pid 1, run 1)")
+    capture.open()
+    assert sink.texts() == ["server started (pid 1, run 1)", "Dedicated Server now running", "Saving"]
+    assert capture.closed.done()

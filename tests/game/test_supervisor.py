@@ -222,6 +222,7 @@ async def test_console_ends_closed_before_the_last_resort_is_attached_are_left_o
                            server_command=command_for(code))
     feed = ConsoleFeed(ConsoleBuffer(100, 100_000))
     run = await GameRun.spawn(config, feed, Leftovers(), lambda *line: None)
+    run.open_console()
     try:
         await wait_until(lambda: len(run.console_fds()) == 1)
         stdin = run.proc.stdin
@@ -249,6 +250,7 @@ async def test_the_exit_is_heard_not_polled_for(tmp_path: Path, monkeypatch: pyt
                            server_command=command_for(code))
     feed = ConsoleFeed(ConsoleBuffer(100, 100_000))
     run = await GameRun.spawn(config, feed, Leftovers(), lambda *line: None)
+    run.open_console()
     assert await asyncio.wait_for(run.watch(), 10 * TIME_SCALE) == 3
 
 

@@ -28,7 +28,11 @@ class PipeCapture:
     (a prompt such as ``> ``) goes out after ``flush_after`` seconds of silence, or at EOF.
 
     With ``feed`` (the feed the sink publishes to), the feed is held while a chunk's lines go
-    in, so its caught-up readers are written in the same callback (ConsoleFeed.hold)."""
+    in, so its caught-up readers are written in the same callback (ConsoleFeed.hold).
+
+    With ``gated``, what comes before :meth:`open` is kept and published at it: the
+    supervisor opens the game's output once it has published the run's start line, so a run's
+    lines always begin with it, however fast the game prints."""
 
     def __init__(
         self,
@@ -38,6 +42,7 @@ class PipeCapture:
         flush_after: float,
         loop: asyncio.AbstractEventLoop,
         feed: ConsoleFeed | None = None,
+        gated: bool = False,
     ) -> None:
         self.stream = stream
         self._sink = sink
@@ -48,8 +53,21 @@ class PipeCapture:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._ignoring = False
         self.closed: asyncio.Future[None] = loop.create_future()
+        self._early: list[bytes] | None = [] if gated else None  # until open()
+        self._early_eof = False
+
+    def open(self) -> None:
+        """Publish what came while gated, and from now on everything as it comes."""
+        early, self._early = self._early, None
+        for chunk in early or ():
+            self.data(chunk)
+        if self._early_eof:
+            self.eof()
 
     def data(self, chunk: bytes) -> None:
+        if self._early is not None:
+            self._early.append(chunk)
+            return
         if self._ignoring:
             return
         self._cancel_flush()
@@ -66,6 +84,9 @@ class PipeCapture:
             self._flush_timer = self._loop.call_later(self._flush_after, self._flush)
 
     def eof(self) -> None:
+        if self._early is not None:
+            self._early_eof = True
+            return
         self._cancel_flush()
         if not self._ignoring:
             self._flush()

@@ -88,8 +88,9 @@ class GameRun:
         orphan_sigterm: bool = True,
     ) -> GameRun:
         """Start the game in a session of its own, its stdout and stderr lines going to
-        ``on_line`` from the first byte. With ``orphan_sigterm`` (no supervisor of last resort
-        to do better) the kernel sends it SIGTERM if vsmanager dies. Raises :class:`SpawnFailed`."""
+        ``on_line`` from the first byte, once :meth:`open_console` is called (what comes
+        before is kept until then). With ``orphan_sigterm`` (no supervisor of last resort to
+        do better) the kernel sends it SIGTERM if vsmanager dies. Raises :class:`SpawnFailed`."""
         argv = settings.server_argv
         try:
             plan = game_plan(settings, kernel_abi())
@@ -104,7 +105,7 @@ class GameRun:
         streams: tuple[tuple[int, Stream], ...] = ((STDOUT_FD, "stdout"), (STDERR_FD, "stderr"))
         captures = {
             fd: PipeCapture(stream, on_line, settings.console_max_line_bytes,
-                            settings.console_partial_flush_s, loop, feed)
+                            settings.console_partial_flush_s, loop, feed, gated=True)
             for fd, stream in streams
         }
         try:
@@ -127,6 +128,12 @@ class GameRun:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def open_console(self) -> None:
+        """Publish the game's output from now on, and what it printed while it was being
+        started (the supervisor's start line goes first)."""
+        for capture in self._captures.values():
+            capture.open()
 
     def console_fds(self) -> list[int]:
         """vsmanager's ends of the game's stdin, stdout and stderr (pipes, or uvloop's

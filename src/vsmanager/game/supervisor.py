@@ -279,6 +279,7 @@ class Supervisor:
             self.feed.publish("system", "warning: the supervisor of last resort is gone")
         number = self.runs.begin(first_seq, run.started_at, self.feed.buffer.first_seq).run
         self.feed.publish("system", f"server started (pid {run.pid}, run {number})")
+        run.open_console()  # the game's first lines, however quick, come after that one
         log.info("server_started", pid=run.pid, argv0=self.settings.server_argv[0], run=number)
         ready = self._ready is None or self._ready_seen
         if not ready:
