@@ -61,13 +61,12 @@ class BoundedCloseTransport(asyncio.Transport):
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.was_reset = False
-        # write() without this wrapper's own call, for the broadcast's writes to a crowd: the
-        # connection's write while it is open, a no-op once it is closing.
-        self.write_open: Callable[[bytes], object] = transport.write
+        # The connection's write while it is open, a no-op once it is closing: write() is
+        # this, and the broadcast's writes to a crowd call it without write()'s own frame.
+        self.write_open: Callable[[bytes | bytearray | memoryview], object] = transport.write
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if not self._closing:
-            self._transport.write(data)
+        self.write_open(data)
 
     def _start_closing(self) -> None:
         self._closing = True
@@ -126,7 +125,7 @@ class BoundedCloseTransport(asyncio.Transport):
             self._timer = None
 
 
-def _drop(data: bytes) -> None:
+def _drop(data: bytes | bytearray | memoryview) -> None:
     """What a closing connection's ``write_open`` does with more data: nothing."""
 
 
@@ -178,7 +177,8 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
-        super().connection_made(BoundedCloseTransport(stream, self.loop, CLOSE_LINGER_S))
+        self.bounded = BoundedCloseTransport(stream, self.loop, CLOSE_LINGER_S)
+        super().connection_made(self.bounded)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -199,11 +199,7 @@ class ConsoleWebSocketProtocol(WebSocketsSansIOProtocol):
         closing or gone, where ``send`` would raise ``ClientDisconnected``."""
         if self.disconnected or self.close_sent or self.conn.state is not State.OPEN:
             raise ConnectionResetError("the WebSocket is closing")
-        transport = self.transport
-        if isinstance(transport, BoundedCloseTransport):
-            transport.write_open(data)
-        else:
-            transport.write(data)
+        self.bounded.write_open(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         transport = self.transport

@@ -256,7 +256,8 @@ class Supervisor:
             self.safeguards.take_lock()
         except InstanceLocked as exc:
             raise LifecycleError("instance_locked", str(exc)) from None
-        # Set before the game runs: its output may be read before the spawn call returns.
+        # Set before the game's output is opened (run.open_console, below), which publishes at
+        # once what the game printed while it was being started: the ready line among it.
         self._ready = self.settings.ready_regex
         self._ready_seen = False
         first_seq = self.feed.buffer.last_seq + 1

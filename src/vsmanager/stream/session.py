@@ -305,7 +305,7 @@ class ConsoleSession:
         self._cursor = end
         self.lines_sent += count
         feed.counters.frames_at_once += 1 if self._json else count
-        pacing = self._paced if self._paced_for == feed.readers else self._pacing()
+        pacing = self._pacing()
         if pacing is not None:  # the rest, if more came than one write holds, at that tick
             if memo is None:
                 return feed.clock.next_time(*pacing)
