@@ -110,6 +110,8 @@ def test_ctrl_c_while_the_game_starts_stops_it_at_once() -> None:
 def test_ctrl_c_while_a_stubborn_game_starts_kills_it_after_the_kill_timeout() -> None:
     with run_vsmanager(STUBBORN_GAME, server_stop_timeout=60, server_kill_timeout=1) as vsm:
         pid = int(vsm.wait_for_state("starting")["pid"])  # type: ignore[arg-type]
+        # "starting" comes with the spawn; the game is deaf to SIGTERM only once it says so.
+        vsm.wait_for_line("Server logger started.")
         asked = time.monotonic()
         os.kill(vsm.process.pid, signal.SIGINT)
         took = exit_time(vsm.process, 15) - asked
@@ -125,6 +127,7 @@ def test_a_second_ctrl_c_exits_at_once_and_quietly() -> None:
     with run_vsmanager(STUBBORN_GAME, server_ready_pattern="", server_stop_timeout=3,
                        server_kill_timeout=2) as vsm:
         pid = int(vsm.wait_for_state("running")["pid"])  # type: ignore[arg-type]
+        vsm.wait_for_line("Server logger started.")  # deaf to SIGTERM from here on
         os.kill(vsm.process.pid, signal.SIGINT)  # the game ignores /stop: 3 s to wait
         wait_for(lambda: "stopping_game" in vsm.log_text(), 5, "the stopping line")
         asked = time.monotonic()
