@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from harness import TIME_SCALE, VsManager, python_command, run_vsmanager, simulator_command
@@ -68,3 +70,31 @@ def test_a_normal_stop_leaves_the_last_resort_nothing_to_do() -> None:
             assert client.post("/server/stop", params={"wait": 20}).json()["state"] == "stopped"
         time.sleep(0.5 * TIME_SCALE)
         assert last_resort_lines(vsm) == []
+
+
+# Its relays (one thread per pipe) and its main thread report at the same time: each report
+# must reach standard error as one whole line.
+SAY_FROM_THREADS = """
+import sys, threading
+from vsmanager.game import last_resort
+sys.setswitchinterval(1e-6)
+def say(name):
+    for n in range(2000):
+        last_resort._say(f"{name} {n} " + "x" * 40)
+threads = [threading.Thread(target=say, args=(f"t{i}",)) for i in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_reports_from_several_threads_are_whole_lines() -> None:
+    done = subprocess.run([sys.executable, "-c", SAY_FROM_THREADS], capture_output=True,
+                          text=True, timeout=60 * TIME_SCALE)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    broken = [line for line in lines if not (line.startswith(PREFIX) and line.endswith("x" * 40)
+                                            and line.count(PREFIX) == 1)]
+    assert broken == [], broken[:5]
+    assert len(lines) == 4 * 2000

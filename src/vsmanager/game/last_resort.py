@@ -38,9 +38,15 @@ RELAY_LINE_BYTES = 65536
 _PREFIX = "vsmanager last resort: "
 
 
+# The relays (a thread per pipe) and the main thread report at the same time; print() writes
+# the text and its line end in two calls, so another report could land between them.
+_SAYING = threading.Lock()
+
+
 def _say(text: str) -> None:
-    with contextlib.suppress(OSError):
-        print(_PREFIX + text, file=sys.stderr, flush=True)
+    with _SAYING, contextlib.suppress(OSError):
+        sys.stderr.write(_PREFIX + text + "\n")
+        sys.stderr.flush()
 
 
 def _wait_gone(pgid: int, timeout: float) -> bool:
