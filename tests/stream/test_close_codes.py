@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -60,21 +61,28 @@ def test_terminal_client_closes_with_1000_when_done() -> None:
         # Ctrl-C of a follower.
         follower = subprocess.Popen(
             [sys.executable, "-m", "vsmanager", "console", "--follow", "--tail", "0"], env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + TIMEOUT
+            # Its start (imports) takes seconds on a loaded machine: bounded, not timed.
+            deadline = time.monotonic() + 3 * TIMEOUT
             while vsm.log_text().count("console_ws_connected") < 2:
                 assert time.monotonic() < deadline, "the follower never connected"
                 time.sleep(0.05)
             # The server logs the connection before the client has read its first frames; a
-            # Ctrl-C in between races the client's own start (seen once under load).
-            time.sleep(0.5 * TIME_SCALE)
+            # Ctrl-C in between races the client's own start. A line it prints says it reads.
+            with vsm.client() as client:
+                client.post("/console/command", json={"command": "/time"}).raise_for_status()
+            assert follower.stdout is not None
+            ready, _, _ = select.select([follower.stdout], [], [], 3 * TIMEOUT)
+            assert ready and b"/time" in follower.stdout.readline(), "the follower shows nothing"
             follower.send_signal(signal.SIGINT)
             follower.wait(TIMEOUT)
         finally:
             if follower.poll() is None:
                 follower.kill()
                 follower.wait(5)
+            if follower.stdout is not None:
+                follower.stdout.close()
         assert wait_for_closes(vsm, 2) == ["1000", "1000"]
         counts = closed_counts(vsm)
     assert counts["1000"] == 2 and counts["1011"] == 0
