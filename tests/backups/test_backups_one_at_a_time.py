@@ -98,8 +98,9 @@ def test_while_a_verify_runs_backup_restore_and_verify_get_409(
 
 
 def test_a_verify_asked_for_while_a_backup_runs_gets_409_from_the_api_and_the_cli(tmp_path: Path) -> None:
-    # The game holds its copy until told: the backup is surely running meanwhile.
-    _, settings = other_game(tmp_path)
+    # The game holds its copy until told: the backup is surely running meanwhile. The CLI's
+    # start alone can take seconds on a loaded machine: the backup waits for it, not 10 s.
+    _, settings = other_game(tmp_path, backup_timeout=120 * TIME_SCALE)
     go = tmp_path / "go"
     command = script_command("copying_game.py", "--hold-until", str(go))
     with run_vsmanager(command, autostart=False, **settings) as vsm, vsm.client() as client:

@@ -12,7 +12,7 @@ import pytest
 import zstandard
 from test_backups_api import make_backup, wait_job
 
-from harness import run_vsmanager, script_command, simulator_command
+from harness import TIME_SCALE, run_vsmanager, script_command, simulator_command
 
 
 def members(archive: Path) -> dict[str, bytes]:
@@ -33,7 +33,7 @@ def other_game(tmp_path: Path, **settings: object) -> tuple[Path, dict[str, obje
     found: dict[str, object] = dict(
         game_profile="none", server_workdir=data, backup_dir=tmp_path / "backups",
         backup_command="/backup {name}", backup_done_pattern="^Backup done", backup_copy="snapshots/{name}",
-        backup_copy_of="world", backup_paths="config.ini", backup_timeout=10,
+        backup_copy_of="world", backup_paths="config.ini", backup_timeout=30 * TIME_SCALE,
         server_ready_pattern="^Game running")
     found.update(settings)
     return data, found
