@@ -42,8 +42,9 @@ class ForkedProcess:
     """A child of the fork server, watched through its connection: the server writes the
     exit code there when it reaps the child."""
 
-    def __init__(self, conn: socket.socket, pid: int, args: Sequence[str]) -> None:
+    def __init__(self, conn: socket.socket, pid: int, args: Sequence[str], read: bytes = b"") -> None:
         self._conn = conn
+        self._read = read  # what came after the pid line: the exit line, for a quick child
         self.pid = pid
         self.args = list(args)
         self.returncode: int | None = None
@@ -74,29 +75,34 @@ class ForkedProcess:
         self.send_signal(signal.SIGKILL)
 
     def _read_exit(self, timeout: float | None) -> bool:
-        self._conn.settimeout(timeout)
-        try:
-            data = self._conn.recv(64)
-        except (TimeoutError, BlockingIOError):
-            return False
+        data, self._read = self._read, b""
+        if not data:
+            self._conn.settimeout(timeout)
+            try:
+                data = self._conn.recv(64)
+            except (TimeoutError, BlockingIOError):
+                return False
         self._conn.settimeout(5)  # the line is a few bytes, written at once
         try:
-            self.returncode = _number_line(
+            self.returncode, _ = _number_line(
                 self._conn, data, f"the fork server went away before {self.pid} exited")
         finally:
             self._conn.close()
         return True
 
 
-def _number_line(conn: socket.socket, start: bytes, went_away: str) -> int:
-    """The number on the line the server writes (a pid, an exit code), ``start`` its first bytes."""
-    line = start
-    while not line.endswith(b"\n"):
+def _number_line(conn: socket.socket, start: bytes, went_away: str) -> tuple[int, bytes]:
+    """The number on the next line the server writes (a pid, an exit code), ``start`` what
+    was read of it already; and what was read past it. A child that exits at once has its
+    pid and exit lines come in one read."""
+    data = start
+    while b"\n" not in data:
         chunk = conn.recv(64)
         if not chunk:
             raise RuntimeError(went_away)
-        line += chunk
-    return int(line)
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    return int(line), rest
 
 
 class _Server:
@@ -138,8 +144,8 @@ def spawn(argv: Sequence[str], env: dict[str, str], stdout: int, stderr: int,
     request = json.dumps({"argv": list(argv), "env": env, "cwd": cwd or os.getcwd()}).encode()
     with open(os.devnull, "rb") as devnull:
         socket.send_fds(conn, [request], [devnull.fileno(), stdout, stderr])
-    pid = _number_line(conn, b"", "the fork server refused the start")
-    return ForkedProcess(conn, pid, [sys.executable, "-m", "vsmanager", *argv])
+    pid, rest = _number_line(conn, b"", "the fork server refused the start")
+    return ForkedProcess(conn, pid, [sys.executable, "-m", "vsmanager", *argv], rest)
 
 
 # -- the server --------------------------------------------------------------------------

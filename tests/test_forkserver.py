@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -57,3 +58,23 @@ def test_a_running_vsmanager_is_its_own_session_and_dies_by_a_signal_as_popen_sa
         assert vsm.process.poll() is None
         vsm.process.send_signal(signal.SIGKILL)
         assert vsm.process.wait(10 * TIME_SCALE) == -signal.SIGKILL
+
+
+def test_a_child_that_exits_at_once_has_its_pid_and_exit_lines_read_apart() -> None:
+    # The server writes the pid, then the exit code when it reaps the child: a child that
+    # exits at once can have both lines arrive in one read (seen on a loaded machine).
+    ours, server = socket.socketpair()
+    with ours, server:
+        server.sendall(b"26721\n2\n")
+        pid, rest = forkserver._number_line(ours, b"", "gone")
+        process = forkserver.ForkedProcess(ours, pid, ["vsmanager"], rest)
+        assert (pid, process.wait(5)) == (26721, 2)
+    # And apart, as usual: the exit line read when it comes.
+    ours, server = socket.socketpair()
+    with ours, server:
+        server.sendall(b"26722\n")
+        pid, rest = forkserver._number_line(ours, b"", "gone")
+        process = forkserver.ForkedProcess(ours, pid, ["vsmanager"], rest)
+        assert process.poll() is None
+        server.sendall(b"-9\n")
+        assert (pid, process.wait(5)) == (26722, -9)
