@@ -5,10 +5,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from harness import VsManager, run_vsmanager
 
 TESTS = Path(__file__).parent
+
+# No per-example deadline for any property test: a loaded machine is slow, not wrong (one
+# example of a schedule's due times took 674 ms beside five busy loops, against Hypothesis'
+# default 200 ms, and 25 ms when tried again). Loaded before the test modules, so their own
+# settings() start from it.
+settings.register_profile("vsmanager", deadline=None)
+settings.load_profile("vsmanager")
 
 # The files that take longest (a minute or more on the 2-core machine), longest first. xdist
 # hands out a file per worker (--dist loadfile) in collection order: one of these picked up
