@@ -117,7 +117,14 @@ def serve(listen_fd: int, clients: int, writes: float, groups: int, rate: float,
         await done.wait()  # then SIGTERM
 
     def end(*_: object) -> None:
+        # Waited for: the game writes its progress file as it ends, into a folder the
+        # caller removes once this process is gone.
         game.terminate()
+        try:
+            game.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            game.kill()
+            game.wait()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, end)
