@@ -253,7 +253,7 @@ class _Sample:
             with contextlib.suppress(OSError, ValueError):
                 self.progress = json.loads(progress.read_text())
         self.seq = int(self.progress.get("seq", 0))
-        self.linegen_cpu = _cpu_of(self.progress.get("pid"))
+        self.linegen_cpu = cpu_seconds(self.progress.get("pid"))
 
 
 class _Others:
@@ -288,7 +288,8 @@ class _Others:
         return round(100 * total / ((now.ns - self.ns) / 1e9), 1)
 
 
-def _cpu_of(pid: object) -> float:
+def cpu_seconds(pid: object) -> float:
+    """User and system CPU seconds of a process so far; 0 if it is not there."""
     if not isinstance(pid, int):
         return 0.0
     try:
@@ -333,8 +334,8 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
         "lines_expected": expected,
         "rate": round(expected / seconds, 1) if seconds else 0.0,
         "readers": len(readers),
-        "p50_ms": _percentile(latencies, 0.50),
-        "p99_ms": _percentile(latencies, 0.99),
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else None,
         "lost": gaps,
         "undelivered": undelivered,
@@ -347,7 +348,8 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
     }
 
 
-def _percentile(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values``, sorted; None if there are none."""
     if not values:
         return None
     return values[min(len(values) - 1, int(q * len(values)))]

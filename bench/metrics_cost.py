@@ -115,7 +115,7 @@ def line_cost(repeat: int) -> None:
     profile = per_line(lambda: [facts.observe("stdout", line) for line in lines])
     count = per_line(lambda: [counters.line_read("stdout", line) for line in lines])
     empty = per_line(lambda: [None for _ in lines])
-    frame = per_line(lambda: [counters.frame_sent(0.00002) for _ in lines])
+    frame = per_line(lambda: [counters.frames_written(1, 0.00002) for _ in lines])
     print(f"per line: capture to buffer (all of it) {whole - empty:.2f} us, of which "
           f"the game profile {profile - empty:.2f} us and the line counters {count - empty:.2f} us")
     print(f"per frame: counting it and its send latency {frame - empty:.2f} us")

@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import uvloop
+from load import cpu_seconds, percentile
 from servers import linegen_argv
 
 WARMUP_S = 1.0
@@ -178,12 +178,12 @@ def read(port: int, clients: int, out: Path) -> None:
     out.write_text(json.dumps({"lines": lines, "lost": lost, "latencies_ms": _quantiles(latencies)}))
 
 
-def _quantiles(values: list[float]) -> dict[str, float]:
+def _quantiles(values: list[float]) -> dict[str, float | None]:
+    """Taken as the load tool takes them, so that the floor and vsmanager compare."""
     if not values:
         return {}
     values.sort()
-    return {name: values[min(len(values) - 1, int(q * len(values)))]
-            for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
+    return {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "max": values[-1]}
 
 
 def run_once(clients: int, writes: float, groups: int, rate: float, seconds: float) -> dict[str, float]:
@@ -213,9 +213,9 @@ def run_once(clients: int, writes: float, groups: int, rate: float, seconds: flo
             reader.stdin.write(f"{start_ns} {end_ns}\n")
             reader.stdin.flush()
             time.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
-            before = _cpu(server.pid)
+            before = cpu_seconds(server.pid)
             time.sleep(seconds)
-            used = _cpu(server.pid) - before
+            used = cpu_seconds(server.pid) - before
             reader.wait(timeout=seconds + 60)
             result = json.loads(out.read_text())
         finally:
@@ -226,11 +226,6 @@ def run_once(clients: int, writes: float, groups: int, rate: float, seconds: flo
             server.wait(timeout=10)
     return {"cpu_pct": 100 * used / seconds, "lines": result["lines"], "lost": result["lost"],
             **result["latencies_ms"]}
-
-
-def _cpu(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
 
 
 def main(argv: list[str] | None = None) -> int:

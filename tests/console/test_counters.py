@@ -20,7 +20,7 @@ def test_frames_written_at_once_join_the_total_and_the_first_bucket_when_read() 
 
 def test_no_frames_at_once_leaves_the_timed_histogram_as_it_is() -> None:
     counters = ConsoleCounters()
-    counters.frame_sent(0.003)
+    counters.frames_written(1, 0.003)
     assert counters.frames_sent == 1
     assert counters.send_latency_buckets() == counters.send_latency.cumulative()
     assert dict(counters.send_latency_buckets())["0.005"] == 1

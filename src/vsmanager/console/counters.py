@@ -121,16 +121,6 @@ class ConsoleCounters:
         """The send histogram's cumulative buckets, the frames written at once included."""
         return self.send_latency.cumulative(self.frames_at_once)
 
-    def frame_sent(self, seconds: float) -> None:
-        self.frames_timed += 1
-        latency = self.send_latency
-        latency.sum += seconds
-        # Most sends complete at once: the first bucket without a search.
-        if seconds <= latency.first:
-            latency.counts[0] += 1
-        else:
-            latency.counts[bisect_left(latency.bounds, seconds)] += 1
-
     def frames_written(self, count: int, seconds: float) -> None:
         """``count`` frames went out in one write, after waiting ``seconds`` for the socket
         to take more (0 when it could at once): one call per write, not per frame."""

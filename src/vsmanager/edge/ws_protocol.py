@@ -48,8 +48,7 @@ class BoundedCloseTransport(asyncio.Transport):
     queued has been acknowledged by the client, or resets the connection after ``linger``
     seconds."""
 
-    __slots__ = ("_closing", "_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset",
-                 "write_open")
+    __slots__ = ("_deadline", "_linger", "_loop", "_timer", "_transport", "was_reset", "write_open")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
                  linger: float) -> None:
@@ -57,31 +56,31 @@ class BoundedCloseTransport(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._linger = linger
-        self._closing = False
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.was_reset = False
-        # The connection's write while it is open, a no-op once it is closing: write() is
-        # this, and the broadcast's writes to a crowd call it without write()'s own frame.
+        # The connection's write while it is open, a no-op once it is closing (which is how
+        # closing is known): write() is this, and the broadcast's writes to a crowd call it
+        # without write()'s own frame.
         self.write_open: Callable[[bytes | bytearray | memoryview], object] = transport.write
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.write_open(data)
 
-    def _start_closing(self) -> None:
-        self._closing = True
-        self.write_open = _drop
+    @property
+    def _closing(self) -> bool:
+        return self.write_open is _drop
 
     def close(self) -> None:
         if self._closing:
             return
-        self._start_closing()
+        self.write_open = _drop
         self._deadline = self._loop.time() + self._linger
         self._close_when_drained()
 
     def abort(self) -> None:
         """Drop the connection now, with a reset: the kernel frees its buffers at once."""
-        self._start_closing()
+        self.write_open = _drop
         self._cancel_timer()
         self.was_reset = True
         reset(self._transport)
