@@ -3,7 +3,9 @@
 ``stream`` mode: connect readers (and optionally one staller), let a warm-up pass, then
 measure a window defined by the line generator's own counter: every line it sent during the
 window must reach every reader. Readers only timestamp and keep each frame while measuring;
-frames are parsed afterwards, so the load tool spends as little as it can per frame.
+frames are parsed afterwards, so the load tool spends as little as it can per frame. A
+line's latency is taken when the bytes that complete its message arrive (before websockets
+parses them and the reader's task runs), and also when the task got it (``p99_in_task_ms``).
 
 ``idle`` mode: the server's RSS with N idle connections minus its RSS with none.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import gc
 import json
@@ -29,6 +32,7 @@ from urllib.parse import urlsplit
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import DATA_OPCODES, Frame
 
 LINE = re.compile(r"LG (\d+) (\d+) ")
 STALLER_RCVBUF = 4096
@@ -92,9 +96,34 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 # -- clients ----------------------------------------------------------------------------------
 
 
+class StampedConnection(ClientConnection):
+    """Notes when each message's last frame arrived, as the connection's bytes are parsed.
+
+    One process reads every client: when a tick writes a group of clients at once, each
+    message then waits for the messages of the clients before it to pass through websockets
+    and their readers' tasks. A client in a process of its own (a browser tab, a terminal)
+    does not wait for the others, so a line's latency is taken at its arrival; the time it
+    reached the reader's task is kept beside it (``p99_in_task_ms``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: collections.deque[int] = collections.deque()
+        self._chunk_ns = 0
+
+    def data_received(self, data: bytes) -> None:
+        self._chunk_ns = time.monotonic_ns()
+        super().data_received(data)
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.fin and event.opcode in DATA_OPCODES:
+            self.arrivals.append(self._chunk_ns)
+        super().process_event(event)
+
+
 def _connect(args: argparse.Namespace, **kwargs: Any) -> Any:
     return connect(
         args.url,
+        create_connection=StampedConnection,
         additional_headers={"X-API-Key": args.key},
         compression="deflate" if args.offer_compression == "true" else None,
         proxy=None,
@@ -107,10 +136,11 @@ def _connect(args: argparse.Namespace, **kwargs: Any) -> Any:
 
 
 class Reader:
-    """Keeps every frame with its arrival time; parsing waits until the run is over."""
+    """Keeps every frame with its arrival time and the time its task got it; parsing waits
+    until the run is over."""
 
     def __init__(self) -> None:
-        self.frames: list[tuple[int, str]] = []
+        self.frames: list[tuple[int, int, str]] = []
         self.ws: ClientConnection | None = None
 
     async def run(self, args: argparse.Namespace, connected: asyncio.Event) -> None:
@@ -118,13 +148,14 @@ class Reader:
         clock = time.monotonic_ns
         async with _connect(args) as ws:
             self.ws = ws
+            arrived = ws.arrivals.popleft
             connected.set()
             with contextlib.suppress(ConnectionClosed):
                 async for message in ws:
-                    frames.append((clock(), message))  # type: ignore[arg-type]
+                    frames.append((arrived(), clock(), message))  # type: ignore[arg-type]
 
     def last_seq(self) -> int:
-        for _, frame in reversed(self.frames):
+        for _, _, frame in reversed(self.frames):
             found = LINE.findall(frame)
             if found:
                 return int(found[-1][0])
@@ -303,11 +334,12 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
     first, last = start.seq + 1, end.seq
     expected = max(0, last - first + 1)
     latencies: list[float] = []
+    in_task: list[float] = []
     gaps = undelivered = duplicates = frames = 0
     for reader in readers:
         seen: set[int] = set()
         highest = 0
-        for received, frame in reader.frames:
+        for received, handed, frame in reader.frames:
             in_window = False
             for seq_text, sent_text in LINE.findall(frame):
                 seq = int(seq_text)
@@ -320,13 +352,16 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
                 seen.add(seq)
                 highest = max(highest, seq)
                 latencies.append((received - int(sent_text)) / 1e6)
+                in_task.append((handed - int(sent_text)) / 1e6)
             frames += in_window
         missing = expected - len(seen)
         tail = last - max(highest, first - 1)  # never arrived, nothing after them either
         undelivered += tail
         gaps += missing - tail
         latencies.extend([UNDELIVERED] * missing)
+        in_task.extend([UNDELIVERED] * missing)
     latencies.sort()
+    in_task.sort()
     seconds = (end.ns - start.ns) / 1e9
     blocks = _write_blocks(drained.progress, start.ns, drained.ns)
     return {
@@ -337,6 +372,7 @@ def _measure(readers: list[Reader], start: _Sample, end: _Sample, drained: _Samp
         "p50_ms": percentile(latencies, 0.50),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else None,
+        "p99_in_task_ms": percentile(in_task, 0.99),
         "lost": gaps,
         "undelivered": undelivered,
         "duplicates": duplicates,
