@@ -97,7 +97,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class StampedConnection(ClientConnection):
-    """Notes when each message's last frame arrived, as the connection's bytes are parsed.
+    """Notes when the bytes that complete each message arrived, before they are parsed.
 
     One process reads every client: when a tick writes a group of clients at once, each
     message then waits for the messages of the clients before it to pass through websockets
