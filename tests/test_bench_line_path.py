@@ -26,5 +26,7 @@ def test_the_line_path_benchmark_times_the_path_in_place_and_in_a_loop() -> None
     looped = rows["in a loop, vsmanager's path"]
     p50, p90 = (float(x) for x in in_place[0].split(" / "))
     assert 0 < p50 <= p90  # each call of the pipe's callback was timed, at 200 a second
-    assert float(in_place[1]) > 0 and float(counted[1]) > 0  # the process's CPU was read
+    # The process's CPU, read from /proc (in 10 ms ticks: counting 200 lines for a second
+    # may round to 0).
+    assert float(in_place[1]) >= 0 and float(counted[1]) >= 0
     assert float(looped[0]) > 0  # 200,000 lines through the path, per line
