@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvloop
@@ -58,48 +59,43 @@ def _line_path(loop: asyncio.AbstractEventLoop) -> tuple[GameProtocol, ConsoleFe
     return GameProtocol(captures, loop), feed
 
 
-class _Counting(GameProtocol):
-    """No path: the chunk's lines are only counted."""
+class _Timed(GameProtocol):
+    """Hands each chunk of the game's output to ``handle``, timing every call."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 handle: Callable[[int, bytes | str], object]) -> None:
         super().__init__({}, loop)
-        self.lines = 0
+        self._handle = handle
+        self.took: list[int] = []
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        self.lines += data.count(b"\n" if isinstance(data, bytes) else "\n")
+        began = time.perf_counter_ns()
+        self._handle(fd, data)
+        self.took.append(time.perf_counter_ns() - began)
+
+
+def _count_lines(fd: int, data: bytes | str) -> int:
+    """No path: what a wake-up for a chunk costs by itself."""
+    return data.count(b"\n" if isinstance(data, bytes) else "\n")
 
 
 async def in_place(kind: str, rate: float, seconds: float, warmup: float = WARMUP_S) -> dict[str, float]:
-    """Feed the path (``kind`` "path") or the counter ("bare") from the game for ``seconds``
-    after a warm-up; each callback timed, the process's CPU over the window."""
+    """Feed the path (``kind`` "path") or a line counter ("bare") from the game for
+    ``seconds`` after a warm-up; each callback timed, the process's CPU over the window."""
     loop = asyncio.get_running_loop()
-    path, _ = _line_path(loop)
-    took: list[int] = []
-    clock = time.perf_counter_ns
-
-    class Timed(GameProtocol):
-        def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-            began = clock()
-            path.pipe_data_received(fd, data)
-            took.append(clock() - began)
-
-    counting = _Counting(loop)
-
-    def protocol() -> GameProtocol:
-        return Timed({}, loop) if kind == "path" else counting
-
-    def printing() -> bool:
-        return bool(took) or counting.lines > 0
+    handle = _line_path(loop)[0].pipe_data_received if kind == "path" else _count_lines
+    protocol = _Timed(loop, handle)
+    took = protocol.took
 
     with tempfile.TemporaryDirectory() as tmp:
         transport, reader = await loop.subprocess_exec(
-            protocol, *linegen_argv(rate, Path(tmp) / "progress.json", warmup + seconds + 30),
+            lambda: protocol, *linegen_argv(rate, Path(tmp) / "progress.json", warmup + seconds + 30),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, start_new_session=True)  # as vsmanager starts its game
         try:
             # A loaded machine takes seconds to start a Python: the warm-up begins at the first line.
             deadline = loop.time() + START_TIMEOUT_S
-            while not printing():
+            while not took:
                 if loop.time() > deadline:
                     raise RuntimeError(f"the game printed nothing in {START_TIMEOUT_S:g} s")
                 await asyncio.sleep(0.01)
@@ -154,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| how | per call p50 / p90 (µs) | process CPU % | CPU % of each run |")
     print("|---|--:|--:|---|")
     bare, path, looped = runs["bare"], runs["path"], runs["loop"]
-    print(f"| in place, lines only counted | — | {_median(bare, 'cpu_pct'):.1f} | {_each(bare)} |")
-    print(f"| in place, vsmanager's path | {_median(path, 'p50_us'):.1f} / {_median(path, 'p90_us'):.1f} "
-          f"| {_median(path, 'cpu_pct'):.1f} | {_each(path)} |")
+    for label, results in (("lines only counted", bare), ("vsmanager's path", path)):
+        print(f"| in place, {label} | {_median(results, 'p50_us'):.1f} / {_median(results, 'p90_us'):.1f} "
+              f"| {_median(results, 'cpu_pct'):.1f} | {_each(results)} |")
     print(f"| in a loop, vsmanager's path | {_median(looped, 'p50_us'):.1f} | — | — |", flush=True)
     return 0
 
